@@ -68,7 +68,7 @@ public sealed class InferenceEngine : IDisposable
         while (completion.Count < settings.MaxTokens)
         {
             cancellation.ThrowIfCancellationRequested();
-            int next = ArgMax(state.LastLogits);
+            int next = Greedy.ArgMax(state.LastLogits);
             if (settings.StopAtEos && _eosIds.Contains(next))
             {
                 finish = FinishReason.Stop;
@@ -99,16 +99,6 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-                best = i;
-        }
-        return best;
-    }
 
     public void Dispose() => _session.Dispose();
 }

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using Edge.Distill.Checkpoints;
+using Edge.Distill.Modeling;
+using Edge.Runtime.Tokenization;
+
+namespace Edge.Distill.Commands;
+
+/// <summary>edge-distill init: a new, randomly initialised student checkpoint.</summary>
+internal static class InitCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "Architecture (deepseek_v3).", DefaultValueFactory = _ => "deepseek_v3" };
+        var preset = new Option<string>("--preset") { Description = "Size preset (tiny).", DefaultValueFactory = _ => "tiny" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weight initialisation.", DefaultValueFactory = _ => 1 };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "Folder with tokenizer.json and tokenizer_config.json.", Required = true };
+        var output = new Option<string>("--out") { Description = "Checkpoint folder to write.", Required = true };
+        var command = new Command("init", "Write a randomly initialised checkpoint (config.json, model.safetensors, tokenizer).")
+        {
+            arch, preset, seed, tokenizer, output,
+        };
+        command.SetAction(result =>
+        {
+            if (result.GetValue(arch) != "deepseek_v3")
+                throw new ArgumentException($"--arch '{result.GetValue(arch)}' is not supported; deepseek_v3 is.");
+            string tokenizerDirectory = result.GetValue(tokenizer)!;
+            var tok = ModelTokenizer.Load(tokenizerDirectory);
+            int bos = tok.BosId ?? throw new InvalidDataException("The tokenizer has no BOS token.");
+            int eos = tok.EosId ?? throw new InvalidDataException("The tokenizer has no EOS token.");
+            // DeepSeek-V3 pads its embedding to 129,280 rows; keep whatever the tokenizer needs, rounded up to a multiple of 128.
+            int vocabulary = (tok.VocabularySize + 127) / 128 * 128;
+            var config = DeepSeekV3Config.Preset(result.GetValue(preset)!, vocabulary, bos, eos);
+            using var model = new DeepSeekV3ForCausalLM(config);
+            model.InitializeWeights(result.GetValue(seed));
+            Checkpoint.Save(model, result.GetValue(output)!, tokenizerDirectory);
+            Console.WriteLine($"Wrote {result.GetValue(output)}: {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocabulary {config.VocabSize}.");
+            return 0;
+        });
+        return command;
+    }
+}

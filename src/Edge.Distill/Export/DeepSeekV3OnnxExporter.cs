@@ -1,0 +1,302 @@
+using Edge.Distill.Modeling;
+using Edge.Distill.Onnx;
+using Edge.Distill.Onnx.Proto;
+using Google.Protobuf;
+using DataType = Edge.Distill.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace Edge.Distill.Export;
+
+/// <summary>
+/// Writes a DeepSeek-V3 checkpoint as an ONNX decoder with a recurrent state, following the
+/// runtime's conventions (input_ids, attention_mask, position_ids -> logits; every present.N.x
+/// feeds past_key_values.N.x at the next step).
+/// </summary>
+/// <remarks>
+/// The MLA cache holds what DeepSeek's own inference keeps: per layer the normalised KV latent
+/// (kv_lora_rank wide) and the rotated RoPE key (qk_rope_head_dim wide), not per-head keys and
+/// values. Attention runs in the latent space: kv_b_proj is split into its key and value halves
+/// and absorbed into the query and the output, so the cache is never expanded.
+/// Routed experts are evaluated for every token and weighted by the router (zero for experts
+/// it did not pick); this is exact, and cheap at the sizes we ship, but does the work of all
+/// experts. A gather-based sparse dispatch is the next step for large expert counts.
+/// </remarks>
+internal sealed class DeepSeekV3OnnxExporter
+{
+    public const string LatentCache = "kv_latent";
+    public const string RopeKeyCache = "k_rope";
+
+    private readonly DeepSeekV3Config _config;
+    private readonly IReadOnlyDictionary<string, (long[] Shape, float[] Data)> _weights;
+    private readonly OnnxGraphBuilder _g = new();
+
+    private DeepSeekV3OnnxExporter(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights)
+    {
+        _config = config;
+        _weights = weights;
+    }
+
+    public static string PastName(int layer, string cache) => $"past_key_values.{layer}.{cache}";
+
+    public static string PresentName(int layer, string cache) => $"present.{layer}.{cache}";
+
+    public static void Export(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, string path)
+    {
+        var model = new DeepSeekV3OnnxExporter(config, weights).Build();
+        using var file = File.Create(path);
+        model.WriteTo(file);
+    }
+
+    private ModelProto Build()
+    {
+        var c = _config;
+        string inputIds = _g.Input("input_ids", DataType.Int64, "batch", "sequence");
+        string attentionMask = _g.Input("attention_mask", DataType.Int64, "batch", "total_sequence");
+        string positionIds = _g.Input("position_ids", DataType.Int64, "batch", "sequence");
+        for (int layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            _g.Input(PastName(layer, LatentCache), DataType.Float, "batch", "past_sequence", c.KvLoraRank);
+            _g.Input(PastName(layer, RopeKeyCache), DataType.Float, "batch", "past_sequence", c.QkRopeHeadDim);
+        }
+
+        string embedding = Weight("model.embed_tokens.weight");
+        string h = _g.Op("Gather", [embedding, inputIds], ("axis", 0L));
+        var rope = RopeTables(positionIds);
+        string mask = AttentionMask(inputIds, attentionMask);
+
+        for (int layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            string prefix = $"model.layers.{layer}.";
+            string attention = Attention(layer, RmsNorm(h, prefix + "input_layernorm.weight"), rope, mask);
+            h = _g.Op("Add", [h, attention]);
+            string normed = RmsNorm(h, prefix + "post_attention_layernorm.weight");
+            string mlp = layer < c.FirstKDenseReplace ? Mlp(normed, prefix + "mlp.") : Moe(normed, prefix + "mlp.");
+            h = _g.Op("Add", [h, mlp]);
+        }
+        h = RmsNorm(h, "model.norm.weight");
+        LmHead(h, inputIds, embedding);
+
+        _g.Output("logits", DataType.Float, "batch", "sequence", c.VocabSize);
+        for (int layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            _g.Output(PresentName(layer, LatentCache), DataType.Float, "batch", "total_sequence", c.KvLoraRank);
+            _g.Output(PresentName(layer, RopeKeyCache), DataType.Float, "batch", "total_sequence", c.QkRopeHeadDim);
+        }
+        return _g.Build("DeepSeek-V3 architecture (MLA + DeepSeekMoE) exported by edge-distill. Linear weights are stored transposed ([in, out]) for MatMul.");
+    }
+
+    private string Attention(int layer, string x, (string Cos, string Sin) rope, string mask)
+    {
+        var c = _config;
+        string prefix = $"model.layers.{layer}.self_attn.";
+        int heads = c.NumAttentionHeads;
+
+        // Queries: [B, S, H] -> [B, heads, S, qk_head_dim], split into the no-RoPE and RoPE parts.
+        string q = Linear(RmsNorm(Linear(x, prefix + "q_a_proj.weight"), prefix + "q_a_layernorm.weight"), prefix + "q_b_proj.weight");
+        q = _g.Op("Transpose", [_g.Op("Reshape", [q, _g.Int64s(0, 0, heads, c.QkHeadDim)])], ("perm", new long[] { 0, 2, 1, 3 }));
+        var qParts = _g.OpWithOutputs("Split", [q, _g.Int64s(c.QkNopeHeadDim, c.QkRopeHeadDim)], 2, ("axis", -1L));
+        string qRope = ApplyRope(qParts[1], _g.Op("Unsqueeze", [rope.Cos, _g.Int64s(1)]), _g.Op("Unsqueeze", [rope.Sin, _g.Int64s(1)]), rank: 4);
+
+        // The new positions' latent and RoPE key, appended to the cache.
+        string compressed = Linear(x, prefix + "kv_a_proj_with_mqa.weight");
+        var kvParts = _g.OpWithOutputs("Split", [compressed, _g.Int64s(c.KvLoraRank, c.QkRopeHeadDim)], 2, ("axis", -1L));
+        string latent = RmsNorm(kvParts[0], prefix + "kv_a_layernorm.weight");
+        string kRope = ApplyRope(kvParts[1], rope.Cos, rope.Sin, rank: 3);
+        string allLatent = _g.OpNamed("Concat", DeepSeekV3OnnxExporter.PresentName(layer, LatentCache), [PastName(layer, LatentCache), latent], ("axis", 1L));
+        string allRope = _g.OpNamed("Concat", DeepSeekV3OnnxExporter.PresentName(layer, RopeKeyCache), [PastName(layer, RopeKeyCache), kRope], ("axis", 1L));
+
+        // kv_b_proj ([heads * (nope + v), rank]) split into W_UK [heads, nope, rank] and W_UV^T [heads, rank, v].
+        var (keyUp, valueUp) = SplitKvUpProjection(prefix + "kv_b_proj.weight");
+        string qLatent = _g.Op("MatMul", [qParts[0], keyUp]);                                   // [B, heads, S, rank]
+        string latentT = _g.Op("Transpose", [_g.Op("Unsqueeze", [allLatent, _g.Int64s(1)])], ("perm", new long[] { 0, 1, 3, 2 })); // [B, 1, rank, T]
+        string ropeT = _g.Op("Transpose", [_g.Op("Unsqueeze", [allRope, _g.Int64s(1)])], ("perm", new long[] { 0, 1, 3, 2 }));     // [B, 1, dr, T]
+        string scores = _g.Op("Add", [_g.Op("MatMul", [qLatent, latentT]), _g.Op("MatMul", [qRope, ropeT])]);
+        scores = _g.Op("Mul", [scores, _g.Scalar((float)Math.Pow(c.QkHeadDim, -0.5))]);
+        scores = _g.Op("Where", [mask, scores, _g.Scalar(float.NegativeInfinity)]);
+        string probabilities = _g.Op("Softmax", [scores], ("axis", -1L));
+        string context = _g.Op("MatMul", [probabilities, _g.Op("Unsqueeze", [allLatent, _g.Int64s(1)])]); // [B, heads, S, rank]
+        string values = _g.Op("MatMul", [context, valueUp]);                                            // [B, heads, S, v]
+        values = _g.Op("Reshape", [_g.Op("Transpose", [values], ("perm", new long[] { 0, 2, 1, 3 })), _g.Int64s(0, 0, heads * c.VHeadDim)]);
+        return Linear(values, prefix + "o_proj.weight");
+    }
+
+    private (string KeyUp, string ValueUpTransposed) SplitKvUpProjection(string name)
+    {
+        var c = _config;
+        var (_, data) = _weights[name];
+        int rank = c.KvLoraRank, nope = c.QkNopeHeadDim, v = c.VHeadDim, heads = c.NumAttentionHeads;
+        var keyUp = new float[heads * nope * rank];
+        var valueUpT = new float[heads * rank * v];
+        for (int head = 0; head < heads; head++)
+        {
+            for (int row = 0; row < nope + v; row++)
+            {
+                int source = (head * (nope + v) + row) * rank;
+                for (int r = 0; r < rank; r++)
+                {
+                    float w = data[source + r];
+                    if (row < nope)
+                        keyUp[(head * nope + row) * rank + r] = w;
+                    else
+                        valueUpT[(head * rank + r) * v + (row - nope)] = w;
+                }
+            }
+        }
+        return (_g.Initializer(name + ".key_up", keyUp, heads, nope, rank),
+                _g.Initializer(name + ".value_up_t", valueUpT, heads, rank, v));
+    }
+
+    /// <summary>cos and sin of the RoPE angles, [B, S, qk_rope_head_dim], from position_ids.</summary>
+    private (string Cos, string Sin) RopeTables(string positionIds)
+    {
+        int dim = _config.QkRopeHeadDim;
+        var inverse = new float[dim / 2];
+        for (int i = 0; i < inverse.Length; i++)
+            inverse[i] = (float)(1.0 / Math.Pow(_config.RopeTheta, 2.0 * i / dim));
+        string frequencies = _g.Op("Mul", [
+            _g.Op("Unsqueeze", [_g.Op("Cast", [positionIds], ("to", (long)DataType.Float)), _g.Int64s(-1)]),
+            _g.Initializer("rope.inv_freq", inverse, inverse.Length)]);
+        string angles = _g.Op("Concat", [frequencies, frequencies], ("axis", -1L));
+        return (_g.Op("Cos", [angles]), _g.Op("Sin", [angles]));
+    }
+
+    private string ApplyRope(string x, string cos, string sin, int rank)
+    {
+        int dim = _config.QkRopeHeadDim;
+        if (_config.RopeInterleave)
+        {
+            long[] pairs = [.. Enumerable.Repeat(0L, rank - 1), dim / 2, 2];
+            long[] perm = [.. Enumerable.Range(0, rank - 1).Select(i => (long)i), rank, rank - 1];
+            long[] back = [.. Enumerable.Repeat(0L, rank - 1), dim];
+            x = _g.Op("Reshape", [_g.Op("Transpose", [_g.Op("Reshape", [x, _g.Int64s(pairs)])], ("perm", perm)), _g.Int64s(back)]);
+        }
+        var halves = _g.OpWithOutputs("Split", [x, _g.Int64s(dim / 2, dim / 2)], 2, ("axis", -1L));
+        string rotated = _g.Op("Concat", [_g.Op("Neg", [halves[1]]), halves[0]], ("axis", -1L));
+        return _g.Op("Add", [_g.Op("Mul", [x, cos]), _g.Op("Mul", [rotated, sin])]);
+    }
+
+    /// <summary>[B, 1, S, T] boolean: key j is visible to query i when j &lt;= past + i and attention_mask[j] is 1.</summary>
+    private string AttentionMask(string inputIds, string attentionMask)
+    {
+        string sequence = _g.Op("Gather", [_g.Op("Shape", [inputIds]), _g.Int64s(1)], ("axis", 0L));
+        string total = _g.Op("Gather", [_g.Op("Shape", [attentionMask]), _g.Int64s(1)], ("axis", 0L));
+        string past = _g.Op("Sub", [total, sequence]);
+        string zero = _g.Op("Squeeze", [_g.Int64s(0)]);
+        string one = _g.Op("Squeeze", [_g.Int64s(1)]);
+        string keys = _g.Op("Range", [zero, _g.Op("Squeeze", [total]), one]);
+        string queries = _g.Op("Add", [_g.Op("Range", [zero, _g.Op("Squeeze", [sequence]), one]), _g.Op("Squeeze", [past])]);
+        string causal = _g.Op("LessOrEqual", [keys, _g.Op("Unsqueeze", [queries, _g.Int64s(1)])]);   // [S, T]
+        string padding = _g.Op("Unsqueeze", [_g.Op("Cast", [attentionMask], ("to", (long)DataType.Bool)), _g.Int64s(1, 2)]); // [B, 1, 1, T]
+        return _g.Op("And", [causal, padding]);
+    }
+
+    private string Mlp(string x, string prefix)
+    {
+        string gate = Linear(x, prefix + "gate_proj.weight");
+        string up = Linear(x, prefix + "up_proj.weight");
+        return Linear(_g.Op("Mul", [Silu(gate), up]), prefix + "down_proj.weight");
+    }
+
+    private string Moe(string x, string prefix)
+    {
+        var c = _config;
+        int experts = c.NRoutedExperts, perGroup = experts / c.NGroup;
+        string flat = _g.Op("Reshape", [x, _g.Int64s(-1, c.HiddenSize)]);                        // [N, H]
+
+        // Router: sigmoid scores; the bias only steers selection; groups scored by their top two.
+        string scores = _g.Op("Sigmoid", [Linear(flat, prefix + "gate.weight")]);                 // [N, E]
+        string forChoice = _g.Op("Add", [scores, Weight(prefix + "gate.e_score_correction_bias")]);
+        string grouped = _g.Op("Reshape", [forChoice, _g.Int64s(-1, c.NGroup, perGroup)]);
+        string groupTop2 = _g.OpWithOutputs("TopK", [grouped, _g.Int64s(2)], 2, ("axis", -1L))[0];
+        string groupScores = _g.Op("ReduceSum", [groupTop2, _g.Int64s(-1)], ("keepdims", 0L));  // [N, G]
+        string groupIndices = _g.OpWithOutputs("TopK", [groupScores, _g.Int64s(c.TopkGroup)], 2, ("axis", -1L))[1];
+        string groupMask = _g.Op("ScatterElements", [Zeros(groupScores), groupIndices, Ones(groupIndices)], ("axis", 1L));
+        string keep = _g.Op("Cast", [_g.Op("Unsqueeze", [groupMask, _g.Int64s(-1)])], ("to", (long)DataType.Bool));
+        string masked = _g.Op("Reshape", [_g.Op("Where", [keep, grouped, _g.Scalar(0f)]), _g.Int64s(-1, experts)]);
+        string chosen = _g.OpWithOutputs("TopK", [masked, _g.Int64s(c.NumExpertsPerTok)], 2, ("axis", -1L))[1];
+        string weights = _g.Op("GatherElements", [scores, chosen], ("axis", 1L));
+        if (c.NormTopkProb)
+        {
+            string sum = _g.Op("ReduceSum", [weights, _g.Int64s(-1)], ("keepdims", 1L));
+            weights = _g.Op("Div", [weights, _g.Op("Add", [sum, _g.Scalar(1e-20f)])]);
+        }
+        weights = _g.Op("Mul", [weights, _g.Scalar(c.RoutedScalingFactor)]);
+        string routing = _g.Op("ScatterElements", [Zeros(scores), chosen, weights], ("axis", 1L)); // [N, E], zero where not routed
+
+        // Every expert on every token, [E, N, H], weighted by the routing matrix.
+        string gate = _g.Op("MatMul", [flat, StackedExperts(prefix, "gate_proj")]);
+        string up = _g.Op("MatMul", [flat, StackedExperts(prefix, "up_proj")]);
+        string expertOut = _g.Op("MatMul", [_g.Op("Mul", [Silu(gate), up]), StackedExperts(prefix, "down_proj")]);
+        string perExpertWeight = _g.Op("Unsqueeze", [_g.Op("Transpose", [routing], ("perm", new long[] { 1, 0 })), _g.Int64s(2)]);
+        string routed = _g.Op("ReduceSum", [_g.Op("Mul", [expertOut, perExpertWeight]), _g.Int64s(0)], ("keepdims", 0L));
+        routed = _g.Op("Reshape", [routed, _g.Op("Shape", [x])]);
+        return _g.Op("Add", [routed, Mlp(x, prefix + "shared_experts.")]);
+    }
+
+    private string StackedExperts(string prefix, string projection)
+    {
+        var first = _weights[$"{prefix}experts.0.{projection}.weight"].Shape; // [out, in]
+        long outDim = first[0], inDim = first[1];
+        var stacked = new float[_config.NRoutedExperts * outDim * inDim];
+        for (int e = 0; e < _config.NRoutedExperts; e++)
+            Transpose(_weights[$"{prefix}experts.{e}.{projection}.weight"].Data, (int)outDim, (int)inDim, stacked.AsSpan((int)(e * outDim * inDim)));
+        return _g.Initializer($"{prefix}experts.{projection}.stacked_t", stacked, _config.NRoutedExperts, inDim, outDim);
+    }
+
+    private void LmHead(string h, string inputIds, string embedding)
+    {
+        var c = _config;
+        string flat = _g.Op("Reshape", [h, _g.Int64s(-1, c.HiddenSize)]);
+        string logits = c.TieWordEmbeddings
+            ? _g.Op("Gemm", [flat, embedding], ("transB", 1L))
+            : _g.Op("MatMul", [flat, TransposedWeight("lm_head.weight")]);
+        string shape = _g.Op("Concat", [_g.Op("Shape", [inputIds]), _g.Int64s(c.VocabSize)], ("axis", 0L));
+        _g.OpNamed("Reshape", "logits", [logits, shape]);
+    }
+
+    private string RmsNorm(string x, string weightName)
+    {
+        string variance = _g.Op("ReduceMean", [_g.Op("Mul", [x, x])], ("axes", new long[] { -1 }), ("keepdims", 1L));
+        string normalized = _g.Op("Div", [x, _g.Op("Sqrt", [_g.Op("Add", [variance, _g.Scalar(_config.RmsNormEps)])])]);
+        return _g.Op("Mul", [Weight(weightName), normalized]);
+    }
+
+    private string Silu(string x) => _g.Op("Mul", [x, _g.Op("Sigmoid", [x])]);
+
+    private string Linear(string x, string weightName) => _g.Op("MatMul", [x, TransposedWeight(weightName)]);
+
+    private string Zeros(string like) => _g.Op("ConstantOfShape", [_g.Op("Shape", [like])], ("value", FloatTensor(0f)));
+
+    private string Ones(string like) => _g.Op("ConstantOfShape", [_g.Op("Shape", [like])], ("value", FloatTensor(1f)));
+
+    private static TensorProto FloatTensor(float value)
+    {
+        var tensor = new TensorProto { DataType = (int)DataType.Float };
+        tensor.Dims.Add(1);
+        tensor.FloatData.Add(value);
+        return tensor;
+    }
+
+    private string Weight(string name)
+    {
+        var (shape, data) = _weights[name];
+        return _g.Initializer(name, data, shape);
+    }
+
+    private string TransposedWeight(string name)
+    {
+        var (shape, data) = _weights[name];
+        int rows = (int)shape[0], columns = (int)shape[1];
+        var transposed = new float[data.Length];
+        Transpose(data, rows, columns, transposed);
+        return _g.Initializer(name + "_t", transposed, columns, rows);
+    }
+
+    private static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (int col = 0; col < columns; col++)
+                destination[col * rows + r] = source[r * columns + col];
+        }
+    }
+}

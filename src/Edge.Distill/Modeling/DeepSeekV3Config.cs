@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Edge.Distill.Modeling;
+
+/// <summary>
+/// A DeepSeek-V3 architecture, with Hugging Face's config.json field names
+/// (transformers' DeepseekV3Config), so checkpoints load in the reference implementation.
+/// </summary>
+public sealed record DeepSeekV3Config
+{
+    public const string FileName = "config.json";
+
+    public string ModelType { get; init; } = "deepseek_v3";
+    public IReadOnlyList<string> Architectures { get; init; } = ["DeepseekV3ForCausalLM"];
+    public int VocabSize { get; init; }
+    public int HiddenSize { get; init; }
+    public int IntermediateSize { get; init; }
+    public int MoeIntermediateSize { get; init; }
+    public int NumHiddenLayers { get; init; }
+    public int NumAttentionHeads { get; init; }
+    public int NumKeyValueHeads { get; init; }
+    public int NSharedExperts { get; init; }
+    public int NRoutedExperts { get; init; }
+    public float RoutedScalingFactor { get; init; } = 1.0f;
+    public int KvLoraRank { get; init; }
+    public int? QLoraRank { get; init; }
+    public int QkRopeHeadDim { get; init; }
+    public int VHeadDim { get; init; }
+    public int QkNopeHeadDim { get; init; }
+    public int NGroup { get; init; } = 1;
+    public int TopkGroup { get; init; } = 1;
+    public int NumExpertsPerTok { get; init; }
+    public int FirstKDenseReplace { get; init; } = 1;
+    public bool NormTopkProb { get; init; } = true;
+    public string ScoringFunc { get; init; } = "sigmoid";
+    public string TopkMethod { get; init; } = "noaux_tc";
+    public string HiddenAct { get; init; } = "silu";
+    public int MaxPositionEmbeddings { get; init; }
+    public float InitializerRange { get; init; } = 0.02f;
+    public float RmsNormEps { get; init; } = 1e-6f;
+    public bool UseCache { get; init; } = true;
+    public int BosTokenId { get; init; }
+    public int EosTokenId { get; init; } = 1;
+    public int? PadTokenId { get; init; }
+    public bool TieWordEmbeddings { get; init; }
+    public float RopeTheta { get; init; } = 10000f;
+    public JsonElement? RopeScaling { get; init; }
+    public bool RopeInterleave { get; init; } = true;
+    public bool AttentionBias { get; init; }
+    public float AttentionDropout { get; init; }
+    public string TorchDtype { get; init; } = "float32";
+
+    [JsonIgnore] public int QkHeadDim => QkNopeHeadDim + QkRopeHeadDim;
+
+    /// <summary>The architectures edge-distill can make out of the box.</summary>
+    public static DeepSeekV3Config Preset(string name, int vocabularySize, int bosId, int eosId) => name switch
+    {
+        // Small enough to ship in the repository (the embedding dominates: 129,280 x 16, tied
+        // with the LM head) and to run in CI, yet every DeepSeek-V3 feature is there: MLA with
+        // a compressed query and KV latent, a dense first layer, then MoE layers with a shared
+        // expert, group-limited sigmoid routing over 8 routed experts, top-2.
+        "tiny" => new DeepSeekV3Config
+        {
+            VocabSize = vocabularySize,
+            HiddenSize = 16,
+            IntermediateSize = 48,
+            MoeIntermediateSize = 12,
+            NumHiddenLayers = 3,
+            NumAttentionHeads = 4,
+            NumKeyValueHeads = 4,
+            NSharedExperts = 1,
+            NRoutedExperts = 8,
+            RoutedScalingFactor = 2.5f,
+            KvLoraRank = 16,
+            QLoraRank = 24,
+            QkRopeHeadDim = 4,
+            VHeadDim = 8,
+            QkNopeHeadDim = 8,
+            NGroup = 2,
+            TopkGroup = 1,
+            NumExpertsPerTok = 2,
+            FirstKDenseReplace = 1,
+            MaxPositionEmbeddings = 1024,
+            BosTokenId = bosId,
+            EosTokenId = eosId,
+            PadTokenId = eosId,
+            TieWordEmbeddings = true,
+        },
+        _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny."),
+    };
+
+    /// <summary>Refuses what the TorchSharp model and the exporter do not implement, naming it.</summary>
+    public void Validate()
+    {
+        void Require(bool condition, string message)
+        {
+            if (!condition)
+                throw new InvalidDataException($"{FileName}: {message}");
+        }
+        Require(ModelType == "deepseek_v3", $"model_type is '{ModelType}'; this tool builds deepseek_v3.");
+        Require(VocabSize > 0 && HiddenSize > 0 && NumHiddenLayers > 0 && NumAttentionHeads > 0, "sizes must be positive.");
+        Require(QkRopeHeadDim % 2 == 0, "qk_rope_head_dim must be even.");
+        Require(ScoringFunc == "sigmoid", $"scoring_func '{ScoringFunc}' is not supported (sigmoid is).");
+        Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (silu is).");
+        Require(RopeScaling is null || RopeScaling.Value.ValueKind == JsonValueKind.Null, "rope_scaling (YaRN) is not supported yet.");
+        Require(!AttentionBias, "attention_bias is not supported.");
+        Require(NRoutedExperts % NGroup == 0, "n_routed_experts must be a multiple of n_group.");
+        Require(NRoutedExperts / NGroup >= 2, "each expert group needs at least 2 experts (groups are scored by their top two).");
+        Require(TopkGroup <= NGroup, "topk_group must not exceed n_group.");
+        Require(NumExpertsPerTok <= TopkGroup * (NRoutedExperts / NGroup), "num_experts_per_tok exceeds the experts in the selected groups.");
+        Require(NumKeyValueHeads == NumAttentionHeads, "num_key_value_heads must equal num_attention_heads (MLA has no GQA).");
+    }
+
+    public static DeepSeekV3Config Load(string path)
+    {
+        var config = JsonSerializer.Deserialize(File.ReadAllBytes(path), DistillJsonContext.Default.DeepSeekV3Config)
+            ?? throw new InvalidDataException($"{path} is empty.");
+        config.Validate();
+        return config;
+    }
+
+    public void Save(string path) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(this, DistillJsonContext.Default.DeepSeekV3Config) + "\n");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(DeepSeekV3Config))]
+internal sealed partial class DistillJsonContext : JsonSerializerContext;

@@ -1,0 +1,342 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Edge.Distill.Modeling;
+
+// The DeepSeek-V3 architecture in TorchSharp, written to follow Hugging Face's reference
+// (transformers' modeling_deepseek_v3) operation for operation, with its parameter names,
+// so that a checkpoint means the same thing here and there. This is the one definition of the
+// model; the ONNX exporter reads its weights and must reproduce its forward pass.
+
+/// <summary>Root mean square layer norm, computed in float32.</summary>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    {
+        _weight = new Parameter(ones(size));
+        _eps = eps;
+        register_parameter("weight", _weight);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var variance = x.pow(2).mean([-1], keepdim: true);
+        return (_weight * (x * rsqrt(variance + _eps))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+internal sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear _gate, _up, _down;
+
+    public Mlp(int hidden, int intermediate) : base(nameof(Mlp))
+    {
+        _gate = nn.Linear(hidden, intermediate, hasBias: false);
+        _up = nn.Linear(hidden, intermediate, hasBias: false);
+        _down = nn.Linear(intermediate, hidden, hasBias: false);
+        register_module("gate_proj", _gate);
+        register_module("up_proj", _up);
+        register_module("down_proj", _down);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Multi-head Latent Attention: queries through a low-rank bottleneck; keys and values from a
+/// compressed latent (kv_lora_rank) plus one shared RoPE key per position.
+/// </summary>
+internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, Tensor Sin), Tensor>
+{
+    private readonly DeepSeekV3Config _config;
+    private readonly Linear _qA, _qB, _kvA, _kvB, _o;
+    private readonly RmsNorm _qANorm, _kvANorm;
+
+    public MultiHeadLatentAttention(DeepSeekV3Config config) : base(nameof(MultiHeadLatentAttention))
+    {
+        _config = config;
+        int heads = config.NumAttentionHeads;
+        int qRank = config.QLoraRank ?? throw new InvalidDataException("q_lora_rank is required (the uncompressed q_proj variant is not implemented).");
+        _qA = nn.Linear(config.HiddenSize, qRank, hasBias: false);
+        _qANorm = new RmsNorm(qRank, config.RmsNormEps);
+        _qB = nn.Linear(qRank, heads * config.QkHeadDim, hasBias: false);
+        _kvA = nn.Linear(config.HiddenSize, config.KvLoraRank + config.QkRopeHeadDim, hasBias: false);
+        _kvANorm = new RmsNorm(config.KvLoraRank, config.RmsNormEps);
+        _kvB = nn.Linear(config.KvLoraRank, heads * (config.QkNopeHeadDim + config.VHeadDim), hasBias: false);
+        _o = nn.Linear(heads * config.VHeadDim, config.HiddenSize, hasBias: false);
+        register_module("q_a_proj", _qA);
+        register_module("q_a_layernorm", _qANorm);
+        register_module("q_b_proj", _qB);
+        register_module("kv_a_proj_with_mqa", _kvA);
+        register_module("kv_a_layernorm", _kvANorm);
+        register_module("kv_b_proj", _kvB);
+        register_module("o_proj", _o);
+    }
+
+    /// <param name="x">[batch, seq, hidden]</param>
+    /// <param name="rope">cos and sin, [batch, seq, qk_rope_head_dim]</param>
+    public override Tensor forward(Tensor x, (Tensor Cos, Tensor Sin) rope)
+    {
+        using var scope = NewDisposeScope();
+        var c = _config;
+        long batch = x.shape[0], seq = x.shape[1];
+        int heads = c.NumAttentionHeads;
+
+        var q = _qB.forward(_qANorm.forward(_qA.forward(x))).view(batch, seq, heads, c.QkHeadDim).transpose(1, 2);
+        var qParts = q.split([c.QkNopeHeadDim, c.QkRopeHeadDim], dim: -1);
+        var compressed = _kvA.forward(x);
+        var kvParts = compressed.split([c.KvLoraRank, c.QkRopeHeadDim], dim: -1);
+        var kv = _kvB.forward(_kvANorm.forward(kvParts[0])).view(batch, seq, heads, c.QkNopeHeadDim + c.VHeadDim).transpose(1, 2);
+        var kvSplit = kv.split([c.QkNopeHeadDim, c.VHeadDim], dim: -1);
+        var kRot = kvParts[1].view(batch, 1, seq, c.QkRopeHeadDim);
+
+        var cos = rope.Cos.unsqueeze(1);
+        var sin = rope.Sin.unsqueeze(1);
+        var qRot = RotaryEmbedding.Apply(qParts[1], cos, sin, c.RopeInterleave);
+        kRot = RotaryEmbedding.Apply(kRot, cos, sin, c.RopeInterleave).expand(batch, heads, seq, c.QkRopeHeadDim);
+
+        var query = cat([qParts[0], qRot], dim: -1);
+        var key = cat([kvSplit[0], kRot], dim: -1);
+        var scores = matmul(query, key.transpose(2, 3)) * Math.Pow(c.QkHeadDim, -0.5);
+        var causal = ones(seq, seq, dtype: ScalarType.Bool).tril();
+        scores = scores.masked_fill(causal.logical_not(), float.NegativeInfinity);
+        var probabilities = nn.functional.softmax(scores, dim: -1);
+        var output = matmul(probabilities, kvSplit[1]).transpose(1, 2).reshape(batch, seq, heads * c.VHeadDim);
+        return _o.forward(output).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The rotary position embedding of the decoupled RoPE dimensions.</summary>
+internal static class RotaryEmbedding
+{
+    /// <returns>cos and sin, [batch, seq, dim], for the given positions ([batch, seq]).</returns>
+    public static (Tensor Cos, Tensor Sin) For(Tensor positions, int dim, double theta)
+    {
+        using var scope = NewDisposeScope();
+        var inverseFrequency = 1.0 / pow(theta, arange(0, dim, 2, dtype: ScalarType.Float32) / dim);
+        var frequencies = positions.to(ScalarType.Float32).unsqueeze(-1) * inverseFrequency;
+        var embedding = cat([frequencies, frequencies], dim: -1);
+        return (embedding.cos().MoveToOuterDisposeScope(), embedding.sin().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// x * cos + rotate_half(x) * sin. With <paramref name="interleave"/> (DeepSeek-V3's
+    /// rope_interleave) the pairs are first de-interleaved: (x0, x1, x2, x3) -> (x0, x2, x1, x3).
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool interleave)
+    {
+        using var scope = NewDisposeScope();
+        var shape = x.shape;
+        long dim = shape[^1];
+        if (interleave)
+        {
+            long[] pairs = [.. shape[..^1], dim / 2, 2];
+            x = x.view(pairs).transpose(-1, -2).reshape(shape);
+        }
+        var halves = x.chunk(2, dim: -1);
+        var rotated = cat([-halves[1], halves[0]], dim: -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The router: sigmoid scores; selection biased by e_score_correction_bias, group-limited.</summary>
+internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weights)>
+{
+    private readonly DeepSeekV3Config _config;
+    private readonly Parameter _weight;
+    private readonly Tensor _correctionBias;
+
+    public MoeGate(DeepSeekV3Config config) : base(nameof(MoeGate))
+    {
+        _config = config;
+        _weight = new Parameter(empty(config.NRoutedExperts, config.HiddenSize));
+        _correctionBias = zeros(config.NRoutedExperts);
+        register_parameter("weight", _weight);
+        register_buffer("e_score_correction_bias", _correctionBias);
+    }
+
+    /// <param name="x">[tokens, hidden]</param>
+    /// <returns>the chosen experts and their weights, [tokens, num_experts_per_tok] each</returns>
+    public override (Tensor Indices, Tensor Weights) forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var c = _config;
+        long tokens = x.shape[0];
+        int perGroup = c.NRoutedExperts / c.NGroup;
+        var scores = nn.functional.linear(x, _weight).sigmoid();
+        var forChoice = scores + _correctionBias;
+        var groupScores = forChoice.view(tokens, c.NGroup, perGroup).topk(2, dim: -1).values.sum(dim: -1);
+        var groupIndices = groupScores.topk(c.TopkGroup, dim: -1, sorted: false).indexes;
+        var groupMask = zeros_like(groupScores).scatter_(1, groupIndices, ones_like(groupIndices, dtype: ScalarType.Float32));
+        var scoreMask = groupMask.unsqueeze(-1).expand(tokens, c.NGroup, perGroup).reshape(tokens, c.NRoutedExperts);
+        var masked = forChoice.masked_fill(scoreMask.logical_not(), 0.0);
+        var indices = masked.topk(c.NumExpertsPerTok, dim: -1, sorted: false).indexes;
+        var weights = scores.gather(1, indices);
+        if (c.NormTopkProb)
+            weights = weights / (weights.sum(dim: -1, keepdim: true) + 1e-20);
+        weights = weights * c.RoutedScalingFactor;
+        return (indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
+    }
+}
+
+/// <summary>DeepSeekMoE: shared experts for every token plus the routed experts the gate picks.</summary>
+internal sealed class MoeBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly DeepSeekV3Config _config;
+    private readonly MoeGate _gate;
+    private readonly ModuleList<Mlp> _experts;
+    private readonly Mlp _shared;
+
+    public MoeBlock(DeepSeekV3Config config) : base(nameof(MoeBlock))
+    {
+        _config = config;
+        _gate = new MoeGate(config);
+        _experts = new ModuleList<Mlp>([.. Enumerable.Range(0, config.NRoutedExperts).Select(_ => new Mlp(config.HiddenSize, config.MoeIntermediateSize))]);
+        _shared = new Mlp(config.HiddenSize, config.MoeIntermediateSize * config.NSharedExperts);
+        register_module("gate", _gate);
+        register_module("experts", _experts);
+        register_module("shared_experts", _shared);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var shape = x.shape;
+        var flat = x.view(-1, shape[^1]);
+        var (indices, weights) = _gate.forward(flat);
+        var routed = zeros_like(flat);
+        // Each expert runs only on the tokens routed to it, as in the reference implementation.
+        var assignment = nn.functional.one_hot(indices, _config.NRoutedExperts).permute(2, 0, 1);
+        for (int e = 0; e < _config.NRoutedExperts; e++)
+        {
+            var hits = assignment[e].nonzero();
+            if (hits.shape[0] == 0)
+                continue;
+            var tokenIndex = hits.select(1, 0);
+            var slot = hits.select(1, 1);
+            var expertOut = _experts[e].forward(flat.index_select(0, tokenIndex));
+            var weight = weights.index([TensorIndex.Tensor(tokenIndex), TensorIndex.Tensor(slot)]).unsqueeze(-1);
+            routed.index_add_(0, tokenIndex, expertOut * weight, 1.0);
+        }
+        return (routed.view(shape) + _shared.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+internal sealed class DecoderLayer : nn.Module<Tensor, (Tensor Cos, Tensor Sin), Tensor>
+{
+    private readonly RmsNorm _inputNorm, _postAttentionNorm;
+    private readonly MultiHeadLatentAttention _attention;
+    private readonly nn.Module<Tensor, Tensor> _mlp;
+
+    public DecoderLayer(DeepSeekV3Config config, int index) : base(nameof(DecoderLayer))
+    {
+        _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        _attention = new MultiHeadLatentAttention(config);
+        _postAttentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        _mlp = index < config.FirstKDenseReplace
+            ? new Mlp(config.HiddenSize, config.IntermediateSize)
+            : new MoeBlock(config);
+        register_module("self_attn", _attention);
+        register_module("mlp", _mlp);
+        register_module("input_layernorm", _inputNorm);
+        register_module("post_attention_layernorm", _postAttentionNorm);
+    }
+
+    public override Tensor forward(Tensor x, (Tensor Cos, Tensor Sin) rope)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + _attention.forward(_inputNorm.forward(x), rope);
+        return (h + _mlp.forward(_postAttentionNorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The backbone: embeddings, decoder layers, final norm (Hugging Face's "model.").</summary>
+internal sealed class DeepSeekV3Backbone : nn.Module<Tensor, Tensor>
+{
+    private readonly DeepSeekV3Config _config;
+    private readonly Embedding _embed;
+    private readonly ModuleList<DecoderLayer> _layers;
+    private readonly RmsNorm _norm;
+
+    public DeepSeekV3Backbone(DeepSeekV3Config config) : base(nameof(DeepSeekV3Backbone))
+    {
+        _config = config;
+        _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
+        _layers = new ModuleList<DecoderLayer>([.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i))]);
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        register_module("embed_tokens", _embed);
+        register_module("layers", _layers);
+        register_module("norm", _norm);
+    }
+
+    public Tensor EmbeddingWeight => _embed.weight!;
+
+    /// <param name="inputIds">[batch, seq]</param>
+    /// <returns>final hidden states, [batch, seq, hidden]</returns>
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        long batch = inputIds.shape[0], seq = inputIds.shape[1];
+        var positions = arange(seq, dtype: ScalarType.Int64).unsqueeze(0).expand(batch, seq);
+        var rope = RotaryEmbedding.For(positions, _config.QkRopeHeadDim, _config.RopeTheta);
+        var h = _embed.forward(inputIds);
+        foreach (var layer in _layers)
+            h = layer.forward(h, rope);
+        return _norm.forward(h).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>DeepseekV3ForCausalLM: the backbone and the LM head (tied to the embedding when configured).</summary>
+internal sealed class DeepSeekV3ForCausalLM : nn.Module<Tensor, Tensor>
+{
+    private readonly DeepSeekV3Backbone _model;
+    private readonly Linear? _lmHead;
+
+    public DeepSeekV3ForCausalLM(DeepSeekV3Config config) : base(nameof(DeepSeekV3ForCausalLM))
+    {
+        config.Validate();
+        Config = config;
+        _model = new DeepSeekV3Backbone(config);
+        register_module("model", _model);
+        if (!config.TieWordEmbeddings)
+        {
+            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            register_module("lm_head", _lmHead);
+        }
+    }
+
+    public DeepSeekV3Config Config { get; }
+
+    /// <summary>Logits for every position, [batch, seq, vocab], computing the whole sequence (no cache).</summary>
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        var h = _model.forward(inputIds);
+        var logits = _lmHead is null ? matmul(h, _model.EmbeddingWeight.t()) : _lmHead.forward(h);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hugging Face's initialisation: normal(0, initializer_range) for linear and embedding weights.</summary>
+    public void InitializeWeights(long seed)
+    {
+        using var guard = no_grad();
+        var generator = new Generator((ulong)seed);
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name.EndsWith("norm.weight", StringComparison.Ordinal))
+                parameter.fill_(1.0);
+            else
+                parameter.normal_(0, Config.InitializerRange, generator);
+        }
+    }
+}

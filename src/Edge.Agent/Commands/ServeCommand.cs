@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Edge.Agent.Hosting;
+
+namespace Edge.Agent.Commands;
+
+/// <summary>deepseek-edge serve (the default): run the daemon.</summary>
+internal static class ServeCommand
+{
+    public static readonly Option<string> Model = new("--model") { Description = "Model package folder (default: the embedded default model)." };
+    public static readonly Option<string> Urls = new("--urls") { Description = $"Addresses to listen on (default {AgentDefaults.Urls})." };
+    public static readonly Option<string> StateDirectory = new("--state-dir") { Description = $"Folder for the daemon's state (default {AgentDefaults.StateDirectory})." };
+
+    public static Command Create()
+    {
+        var command = new Command("serve", "Serve the model over HTTP (the default command).") { Model, Urls, StateDirectory };
+        command.SetAction((result, cancellation) => RunAsync(result, cancellation));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ParseResult result, CancellationToken cancellation)
+    {
+        var settings = new AgentHost.Settings(
+            result.GetValue(Model) ?? AgentDefaults.ModelDirectory,
+            result.GetValue(Urls) ?? AgentDefaults.Urls,
+            result.GetValue(StateDirectory) ?? AgentDefaults.StateDirectory);
+        await using var app = AgentHost.Build(settings, result.UnmatchedTokens.ToArray());
+        await app.RunAsync(cancellation);
+        return 0;
+    }
+}

@@ -1,0 +1,37 @@
+using Edge.Agent.Http;
+using Edge.Runtime;
+using Edge.Runtime.Inference;
+
+namespace Edge.Agent.Hosting;
+
+/// <summary>
+/// Builds the daemon: Generic Host with systemd integration, the engine loaded before the
+/// listener opens, and the HTTP API on Kestrel.
+/// </summary>
+internal static class AgentHost
+{
+    public sealed record Settings(string ModelDirectory, string Urls, string StateDirectory);
+
+    public static WebApplication Build(Settings settings, string[] configurationArgs)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = configurationArgs,
+            ContentRootPath = AppContext.BaseDirectory, // appsettings.json sits next to the binary
+        });
+        builder.Configuration.AddEnvironmentVariables(prefix: "DSEDGE_");
+        builder.Services.AddSystemd();
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
+
+        Directory.CreateDirectory(settings.StateDirectory);
+        var engine = InferenceEngine.Load(settings.ModelDirectory, new EngineOptions());
+        builder.Services.AddSingleton(engine);
+
+        var app = builder.Build();
+        AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
+        HealthEndpoints.Map(app);
+        CompletionsEndpoint.Map(app);
+        return app;
+    }
+}

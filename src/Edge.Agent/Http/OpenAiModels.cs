@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Edge.Agent.Http;
+
+// The OpenAI wire shapes the agent writes. Requests are read by hand (CompletionRequestReader)
+// so that every wrong form gets a message naming the parameter.
+
+internal sealed record CompletionResponse(
+    string Id,
+    string Object,
+    long Created,
+    string Model,
+    IReadOnlyList<CompletionChoice> Choices,
+    Usage Usage);
+
+internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string FinishReason);
+
+internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);
+
+internal sealed record ErrorResponse(ErrorBody Error);
+
+internal sealed record ErrorBody(string Message, string Type, string? Param, string? Code);
+
+internal sealed record HealthResponse(string Status);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(CompletionResponse))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Writes apostrophes and non-ASCII text as they are (not \u0027), so errors and completions
+    /// read well in curl. These bodies are JSON for API clients, never embedded in HTML.
+    /// </summary>
+    public static AgentJsonContext Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using Edge.Agent.Commands;
+using Edge.Runtime;
+using Edge.Runtime.Inference;
+
+var root = new RootCommand("deepseek-edge: a DeepSeek-architecture language model served on the edge.")
+{
+    ServeCommand.Model,
+    ServeCommand.Urls,
+    ServeCommand.StateDirectory,
+};
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
+root.SetAction((result, cancellation) => ServeCommand.RunAsync(result, cancellation));
+root.TreatUnmatchedTokensAsErrors = false;
+
+try
+{
+    return await root.Parse(args).InvokeAsync();
+}
+catch (Exception e) when (e is ModelLoadException or GenerationRequestException)
+{
+    Console.Error.WriteLine($"deepseek-edge: {e.Message}");
+    return 2;
+}

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Edge.Distill.Commands;
+using Edge.Runtime;
 
 var root = new RootCommand("edge-distill: define, export and verify DeepSeek-architecture students for DeepSeekEdge.")
 {
@@ -7,4 +8,14 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
     ExportCommand.Create(),
     VerifyCommand.Create(),
 };
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+parsed.InvocationConfiguration.EnableDefaultExceptionHandler = false;
+try
+{
+    return parsed.Invoke();
+}
+catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or ModelLoadException)
+{
+    Console.Error.WriteLine($"edge-distill: {e.Message}");
+    return 2;
+}

@@ -86,6 +86,10 @@ public sealed record DeepSeekV3Config
             EosTokenId = eosId,
             PadTokenId = eosId,
             TieWordEmbeddings = true,
+            // Hugging Face's 0.02 suits hidden sizes in the thousands; at 16 it leaves attention and
+            // experts so faint that the logits barely depend on them, and a broken export of those
+            // paths would still verify. 1/sqrt(hidden) keeps every path visible in the logits.
+            InitializerRange = 0.25f,
         },
         _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny."),
     };

@@ -8,6 +8,8 @@ namespace Edge.Distill.Modeling;
 // (transformers' modeling_deepseek_v3) operation for operation, with its parameter names,
 // so that a checkpoint means the same thing here and there. This is the one definition of the
 // model; the ONNX exporter reads its weights and must reproduce its forward pass.
+// Submodule fields carry the Hugging Face names (q_a_proj, experts, ...) on purpose: TorchSharp
+// registers submodules under their field names, and those names are the checkpoint's tensor names.
 
 /// <summary>Root mean square layer norm, computed in float32.</summary>
 internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
@@ -33,22 +35,20 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
 internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear _gate, _up, _down;
+    private readonly Linear gate_proj, up_proj, down_proj;
 
     public Mlp(int hidden, int intermediate) : base(nameof(Mlp))
     {
-        _gate = nn.Linear(hidden, intermediate, hasBias: false);
-        _up = nn.Linear(hidden, intermediate, hasBias: false);
-        _down = nn.Linear(intermediate, hidden, hasBias: false);
-        register_module("gate_proj", _gate);
-        register_module("up_proj", _up);
-        register_module("down_proj", _down);
+        gate_proj = nn.Linear(hidden, intermediate, hasBias: false);
+        up_proj = nn.Linear(hidden, intermediate, hasBias: false);
+        down_proj = nn.Linear(intermediate, hidden, hasBias: false);
+        RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x)).MoveToOuterDisposeScope();
+        return down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -59,28 +59,22 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, Tensor Sin), Tensor>
 {
     private readonly DeepSeekV3Config _config;
-    private readonly Linear _qA, _qB, _kvA, _kvB, _o;
-    private readonly RmsNorm _qANorm, _kvANorm;
+    private readonly Linear q_a_proj, q_b_proj, kv_a_proj_with_mqa, kv_b_proj, o_proj;
+    private readonly RmsNorm q_a_layernorm, kv_a_layernorm;
 
     public MultiHeadLatentAttention(DeepSeekV3Config config) : base(nameof(MultiHeadLatentAttention))
     {
         _config = config;
         int heads = config.NumAttentionHeads;
         int qRank = config.QLoraRank ?? throw new InvalidDataException("q_lora_rank is required (the uncompressed q_proj variant is not implemented).");
-        _qA = nn.Linear(config.HiddenSize, qRank, hasBias: false);
-        _qANorm = new RmsNorm(qRank, config.RmsNormEps);
-        _qB = nn.Linear(qRank, heads * config.QkHeadDim, hasBias: false);
-        _kvA = nn.Linear(config.HiddenSize, config.KvLoraRank + config.QkRopeHeadDim, hasBias: false);
-        _kvANorm = new RmsNorm(config.KvLoraRank, config.RmsNormEps);
-        _kvB = nn.Linear(config.KvLoraRank, heads * (config.QkNopeHeadDim + config.VHeadDim), hasBias: false);
-        _o = nn.Linear(heads * config.VHeadDim, config.HiddenSize, hasBias: false);
-        register_module("q_a_proj", _qA);
-        register_module("q_a_layernorm", _qANorm);
-        register_module("q_b_proj", _qB);
-        register_module("kv_a_proj_with_mqa", _kvA);
-        register_module("kv_a_layernorm", _kvANorm);
-        register_module("kv_b_proj", _kvB);
-        register_module("o_proj", _o);
+        q_a_proj = nn.Linear(config.HiddenSize, qRank, hasBias: false);
+        q_a_layernorm = new RmsNorm(qRank, config.RmsNormEps);
+        q_b_proj = nn.Linear(qRank, heads * config.QkHeadDim, hasBias: false);
+        kv_a_proj_with_mqa = nn.Linear(config.HiddenSize, config.KvLoraRank + config.QkRopeHeadDim, hasBias: false);
+        kv_a_layernorm = new RmsNorm(config.KvLoraRank, config.RmsNormEps);
+        kv_b_proj = nn.Linear(config.KvLoraRank, heads * (config.QkNopeHeadDim + config.VHeadDim), hasBias: false);
+        o_proj = nn.Linear(heads * config.VHeadDim, config.HiddenSize, hasBias: false);
+        RegisterComponents();
     }
 
     /// <param name="x">[batch, seq, hidden]</param>
@@ -92,11 +86,11 @@ internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, 
         long batch = x.shape[0], seq = x.shape[1];
         int heads = c.NumAttentionHeads;
 
-        var q = _qB.forward(_qANorm.forward(_qA.forward(x))).view(batch, seq, heads, c.QkHeadDim).transpose(1, 2);
+        var q = q_b_proj.forward(q_a_layernorm.forward(q_a_proj.forward(x))).view(batch, seq, heads, c.QkHeadDim).transpose(1, 2);
         var qParts = q.split([c.QkNopeHeadDim, c.QkRopeHeadDim], dim: -1);
-        var compressed = _kvA.forward(x);
+        var compressed = kv_a_proj_with_mqa.forward(x);
         var kvParts = compressed.split([c.KvLoraRank, c.QkRopeHeadDim], dim: -1);
-        var kv = _kvB.forward(_kvANorm.forward(kvParts[0])).view(batch, seq, heads, c.QkNopeHeadDim + c.VHeadDim).transpose(1, 2);
+        var kv = kv_b_proj.forward(kv_a_layernorm.forward(kvParts[0])).view(batch, seq, heads, c.QkNopeHeadDim + c.VHeadDim).transpose(1, 2);
         var kvSplit = kv.split([c.QkNopeHeadDim, c.VHeadDim], dim: -1);
         var kRot = kvParts[1].view(batch, 1, seq, c.QkRopeHeadDim);
 
@@ -112,7 +106,7 @@ internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, 
         scores = scores.masked_fill(causal.logical_not(), float.NegativeInfinity);
         var probabilities = nn.functional.softmax(scores, dim: -1);
         var output = matmul(probabilities, kvSplit[1]).transpose(1, 2).reshape(batch, seq, heads * c.VHeadDim);
-        return _o.forward(output).MoveToOuterDisposeScope();
+        return o_proj.forward(output).MoveToOuterDisposeScope();
     }
 }
 
@@ -193,19 +187,17 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
 internal sealed class MoeBlock : nn.Module<Tensor, Tensor>
 {
     private readonly DeepSeekV3Config _config;
-    private readonly MoeGate _gate;
-    private readonly ModuleList<Mlp> _experts;
-    private readonly Mlp _shared;
+    private readonly MoeGate gate;
+    private readonly ModuleList<Mlp> experts;
+    private readonly Mlp shared_experts;
 
     public MoeBlock(DeepSeekV3Config config) : base(nameof(MoeBlock))
     {
         _config = config;
-        _gate = new MoeGate(config);
-        _experts = new ModuleList<Mlp>([.. Enumerable.Range(0, config.NRoutedExperts).Select(_ => new Mlp(config.HiddenSize, config.MoeIntermediateSize))]);
-        _shared = new Mlp(config.HiddenSize, config.MoeIntermediateSize * config.NSharedExperts);
-        register_module("gate", _gate);
-        register_module("experts", _experts);
-        register_module("shared_experts", _shared);
+        gate = new MoeGate(config);
+        experts = new ModuleList<Mlp>([.. Enumerable.Range(0, config.NRoutedExperts).Select(_ => new Mlp(config.HiddenSize, config.MoeIntermediateSize))]);
+        shared_experts = new Mlp(config.HiddenSize, config.MoeIntermediateSize * config.NSharedExperts);
+        RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
@@ -213,7 +205,7 @@ internal sealed class MoeBlock : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var shape = x.shape;
         var flat = x.view(-1, shape[^1]);
-        var (indices, weights) = _gate.forward(flat);
+        var (indices, weights) = gate.forward(flat);
         var routed = zeros_like(flat);
         // Each expert runs only on the tokens routed to it, as in the reference implementation.
         var assignment = nn.functional.one_hot(indices, _config.NRoutedExperts).permute(2, 0, 1);
@@ -224,39 +216,36 @@ internal sealed class MoeBlock : nn.Module<Tensor, Tensor>
                 continue;
             var tokenIndex = hits.select(1, 0);
             var slot = hits.select(1, 1);
-            var expertOut = _experts[e].forward(flat.index_select(0, tokenIndex));
+            var expertOut = experts[e].forward(flat.index_select(0, tokenIndex));
             var weight = weights.index([TensorIndex.Tensor(tokenIndex), TensorIndex.Tensor(slot)]).unsqueeze(-1);
             routed.index_add_(0, tokenIndex, expertOut * weight, 1.0);
         }
-        return (routed.view(shape) + _shared.forward(x)).MoveToOuterDisposeScope();
+        return (routed.view(shape) + shared_experts.forward(x)).MoveToOuterDisposeScope();
     }
 }
 
 internal sealed class DecoderLayer : nn.Module<Tensor, (Tensor Cos, Tensor Sin), Tensor>
 {
-    private readonly RmsNorm _inputNorm, _postAttentionNorm;
-    private readonly MultiHeadLatentAttention _attention;
-    private readonly nn.Module<Tensor, Tensor> _mlp;
+    private readonly RmsNorm input_layernorm, post_attention_layernorm;
+    private readonly MultiHeadLatentAttention self_attn;
+    private readonly nn.Module<Tensor, Tensor> mlp;
 
     public DecoderLayer(DeepSeekV3Config config, int index) : base(nameof(DecoderLayer))
     {
-        _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        _attention = new MultiHeadLatentAttention(config);
-        _postAttentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        _mlp = index < config.FirstKDenseReplace
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        self_attn = new MultiHeadLatentAttention(config);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        mlp = index < config.FirstKDenseReplace
             ? new Mlp(config.HiddenSize, config.IntermediateSize)
             : new MoeBlock(config);
-        register_module("self_attn", _attention);
-        register_module("mlp", _mlp);
-        register_module("input_layernorm", _inputNorm);
-        register_module("post_attention_layernorm", _postAttentionNorm);
+        RegisterComponents();
     }
 
     public override Tensor forward(Tensor x, (Tensor Cos, Tensor Sin) rope)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.forward(_inputNorm.forward(x), rope);
-        return (h + _mlp.forward(_postAttentionNorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x + self_attn.forward(input_layernorm.forward(x), rope);
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }
 
@@ -264,22 +253,20 @@ internal sealed class DecoderLayer : nn.Module<Tensor, (Tensor Cos, Tensor Sin),
 internal sealed class DeepSeekV3Backbone : nn.Module<Tensor, Tensor>
 {
     private readonly DeepSeekV3Config _config;
-    private readonly Embedding _embed;
-    private readonly ModuleList<DecoderLayer> _layers;
-    private readonly RmsNorm _norm;
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<DecoderLayer> layers;
+    private readonly RmsNorm norm;
 
     public DeepSeekV3Backbone(DeepSeekV3Config config) : base(nameof(DeepSeekV3Backbone))
     {
         _config = config;
-        _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
-        _layers = new ModuleList<DecoderLayer>([.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i))]);
-        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        register_module("embed_tokens", _embed);
-        register_module("layers", _layers);
-        register_module("norm", _norm);
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        layers = new ModuleList<DecoderLayer>([.. Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i))]);
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
     }
 
-    public Tensor EmbeddingWeight => _embed.weight!;
+    public Tensor EmbeddingWeight => embed_tokens.weight!;
 
     /// <param name="inputIds">[batch, seq]</param>
     /// <returns>final hidden states, [batch, seq, hidden]</returns>
@@ -289,30 +276,29 @@ internal sealed class DeepSeekV3Backbone : nn.Module<Tensor, Tensor>
         long batch = inputIds.shape[0], seq = inputIds.shape[1];
         var positions = arange(seq, dtype: ScalarType.Int64).unsqueeze(0).expand(batch, seq);
         var rope = RotaryEmbedding.For(positions, _config.QkRopeHeadDim, _config.RopeTheta);
-        var h = _embed.forward(inputIds);
-        foreach (var layer in _layers)
+        var h = embed_tokens.forward(inputIds);
+        foreach (var layer in layers)
             h = layer.forward(h, rope);
-        return _norm.forward(h).MoveToOuterDisposeScope();
+        return norm.forward(h).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>DeepseekV3ForCausalLM: the backbone and the LM head (tied to the embedding when configured).</summary>
 internal sealed class DeepSeekV3ForCausalLM : nn.Module<Tensor, Tensor>
 {
-    private readonly DeepSeekV3Backbone _model;
-    private readonly Linear? _lmHead;
+    private readonly DeepSeekV3Backbone model;
+    private readonly Linear? lm_head;
 
     public DeepSeekV3ForCausalLM(DeepSeekV3Config config) : base(nameof(DeepSeekV3ForCausalLM))
     {
         config.Validate();
         Config = config;
-        _model = new DeepSeekV3Backbone(config);
-        register_module("model", _model);
+        model = new DeepSeekV3Backbone(config);
         if (!config.TieWordEmbeddings)
         {
-            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
-            register_module("lm_head", _lmHead);
+            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         }
+        RegisterComponents();
     }
 
     public DeepSeekV3Config Config { get; }
@@ -321,8 +307,8 @@ internal sealed class DeepSeekV3ForCausalLM : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        var h = _model.forward(inputIds);
-        var logits = _lmHead is null ? matmul(h, _model.EmbeddingWeight.t()) : _lmHead.forward(h);
+        var h = model.forward(inputIds);
+        var logits = lm_head is null ? matmul(h, model.EmbeddingWeight.t()) : lm_head.forward(h);
         return logits.MoveToOuterDisposeScope();
     }
 

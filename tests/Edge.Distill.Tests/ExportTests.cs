@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Edge.Distill.Checkpoints;
+using Edge.Distill.Export;
+using Edge.Distill.Modeling;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Packaging;
+using Edge.TestSupport;
+using TorchSharp;
+
+namespace Edge.Distill.Tests;
+
+/// <summary>init -> export -> verify on real TorchSharp and ONNX Runtime.</summary>
+[TestClass]
+public sealed class ExportTests
+{
+    private static string s_work = null!;
+    private static string s_checkpoint = null!;
+    private static string s_package = null!;
+
+    [ClassInitialize]
+    public static void CreateStudent(TestContext _)
+    {
+        s_work = Directory.CreateTempSubdirectory("edge-distill-tests").FullName;
+        s_checkpoint = Path.Combine(s_work, "checkpoint");
+        s_package = Path.Combine(s_work, "package");
+        Assert.AreEqual(0, Cli("init", "--arch", "deepseek_v3", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", s_checkpoint));
+        Assert.AreEqual(0, Cli("export", "--checkpoint", s_checkpoint, "--out", s_package));
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => Directory.Delete(s_work, recursive: true);
+
+    [TestMethod]
+    public void ExportedGraphReproducesTheTorchSharpModelThroughTheCache()
+    {
+        var report = ExportVerifier.Run(s_checkpoint, s_package, "Conveyor 4 stopped: check the belt tension.", decodeSteps: 8);
+        Assert.AreEqual(8, report.DecodeSteps);
+        Assert.IsGreaterThan(5, report.PromptTokens);
+        Assert.IsGreaterThan(0.0, report.MaxAbsLogit, "logits that are all zero would prove nothing");
+        Assert.IsLessThanOrEqualTo(ExportVerifier.DefaultTolerance, report.MaxAbsDifference);
+    }
+
+    [TestMethod]
+    [DataRow("model.layers.1.self_attn.kv_b_proj.weight")]      // latent attention
+    [DataRow("model.layers.2.self_attn.kv_a_proj_with_mqa.weight")]
+    [DataRow("model.layers.1.mlp.gate.weight")]                 // routing
+    [DataRow("model.layers.2.mlp.shared_experts.down_proj.weight")]
+    public void VerifyFailsWhenTheCheckpointNoLongerMatchesTheExport(string weight)
+    {
+        string altered = Path.Combine(s_work, "altered-" + weight);
+        CopyDirectory(s_checkpoint, altered);
+        var tensors = Safetensors.Read(Path.Combine(altered, Checkpoint.WeightsFile));
+        var (_, data) = tensors[weight];
+        for (int i = 0; i < data.Length; i++)
+            data[i] *= 1.5f;
+        Safetensors.Write(Path.Combine(altered, Checkpoint.WeightsFile), tensors.Select(t => (t.Key, t.Value.Shape, t.Value.Data)));
+
+        Assert.AreEqual(1, Cli("verify", "--checkpoint", altered, "--package", s_package));
+        var report = ExportVerifier.Run(altered, s_package, "Conveyor 4 stopped.", decodeSteps: 2);
+        Assert.IsGreaterThan(ExportVerifier.DefaultTolerance, report.MaxAbsDifference);
+    }
+
+    [TestMethod]
+    public void CheckpointUsesHuggingFaceNames()
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_checkpoint, "config.json")));
+        foreach (string field in new[] { "hidden_size", "num_hidden_layers", "num_attention_heads", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+            "qk_rope_head_dim", "v_head_dim", "n_routed_experts", "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size",
+            "first_k_dense_replace", "routed_scaling_factor", "scoring_func", "norm_topk_prob", "rope_theta", "vocab_size", "n_group", "topk_group" })
+        {
+            Assert.IsTrue(config.RootElement.TryGetProperty(field, out _), $"config.json lacks {field}");
+        }
+        Assert.AreEqual("deepseek_v3", config.RootElement.GetProperty("model_type").GetString());
+
+        var names = Safetensors.Read(Path.Combine(s_checkpoint, Checkpoint.WeightsFile)).Keys.ToHashSet();
+        // Nothing but Hugging Face names: no C# field names leaking in as a second copy.
+        Assert.IsEmpty(names.Where(n => n.Contains("._", StringComparison.Ordinal) || n.StartsWith('_')).ToList());
+        foreach (string name in new[]
+        {
+            "model.embed_tokens.weight", "model.norm.weight",
+            "model.layers.0.self_attn.q_a_proj.weight", "model.layers.0.self_attn.q_a_layernorm.weight", "model.layers.0.self_attn.q_b_proj.weight",
+            "model.layers.0.self_attn.kv_a_proj_with_mqa.weight", "model.layers.0.self_attn.kv_a_layernorm.weight",
+            "model.layers.0.self_attn.kv_b_proj.weight", "model.layers.0.self_attn.o_proj.weight",
+            "model.layers.0.mlp.gate_proj.weight", "model.layers.0.input_layernorm.weight", "model.layers.0.post_attention_layernorm.weight",
+            "model.layers.1.mlp.gate.weight", "model.layers.1.mlp.gate.e_score_correction_bias",
+            "model.layers.1.mlp.experts.3.gate_proj.weight", "model.layers.1.mlp.experts.7.down_proj.weight",
+            "model.layers.2.mlp.shared_experts.up_proj.weight",
+        })
+        {
+            Assert.Contains(name, names);
+        }
+    }
+
+    [TestMethod]
+    public void PackageFollowsTheDesignAndPassesItsOwnSmokeTest()
+    {
+        var package = ModelPackage.Open(s_package);
+        var files = package.Manifest.Files.Select(f => f.Path).ToList();
+        CollectionAssert.IsSubsetOf(new[] { "model.onnx", "genai_config.json", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json" }, files);
+        Assert.AreEqual("model.onnx", package.GenAi.Model.Decoder.Filename);
+        Assert.AreEqual(1024, package.GenAi.Model.ContextLength);
+
+        var smoke = package.Manifest.SmokeTest!;
+        using var engine = InferenceEngine.Load(s_package);
+        var result = engine.Complete(smoke.Prompt, new GenerationSettings { MaxTokens = smoke.ExpectedIds.Count, StopAtEos = false });
+        CollectionAssert.AreEqual(smoke.ExpectedIds.ToList(), result.CompletionIds.ToList());
+    }
+
+    [TestMethod]
+    public void SameSeedGivesTheSameWeightsAndAnotherSeedDoesNot()
+    {
+        string again = Path.Combine(s_work, "again");
+        string other = Path.Combine(s_work, "other");
+        Assert.AreEqual(0, Cli("init", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", again));
+        Assert.AreEqual(0, Cli("init", "--preset", "tiny", "--seed", "8", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", other));
+        byte[] original = File.ReadAllBytes(Path.Combine(s_checkpoint, Checkpoint.WeightsFile));
+        CollectionAssert.AreEqual(original, File.ReadAllBytes(Path.Combine(again, Checkpoint.WeightsFile)));
+        CollectionAssert.AreNotEqual(original, File.ReadAllBytes(Path.Combine(other, Checkpoint.WeightsFile)));
+    }
+
+    [TestMethod]
+    public void RefusesWhatItCannotBuild()
+    {
+        Assert.AreNotEqual(0, Cli("init", "--arch", "llama", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
+        Assert.AreNotEqual(0, Cli("init", "--preset", "huge", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
+        Assert.AreNotEqual(0, Cli("export", "--checkpoint", Path.Combine(s_work, "missing"), "--out", Path.Combine(s_work, "y")));
+        var bad = DeepSeekV3Config.Preset("tiny", 1000, 0, 1) with { NGroup = 3 };
+        var error = Assert.ThrowsExactly<InvalidDataException>(bad.Validate);
+        StringAssert.Contains(error.Message, "n_group");
+    }
+
+    private static int Cli(params string[] args)
+    {
+        var entry = typeof(PackageExporter).Assembly.EntryPoint!;
+        return (int)entry.Invoke(null, [args])!;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.EnumerateFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+}

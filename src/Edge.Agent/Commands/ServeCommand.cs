@@ -8,7 +8,7 @@ internal static class ServeCommand
 {
     public static readonly Option<string> Model = new("--model") { Description = "Model package folder (default: the embedded default model)." };
     public static readonly Option<string> Urls = new("--urls") { Description = $"Addresses to listen on (default {AgentDefaults.Urls})." };
-    public static readonly Option<string> StateDirectory = new("--state-dir") { Description = $"Folder for the daemon's state (default {AgentDefaults.StateDirectory})." };
+    public static readonly Option<string> StateDirectory = new("--state-dir") { Description = "Folder for the daemon's state (default: $STATE_DIRECTORY from systemd, /var/lib/deepseek-edge for root, else ~/.local/state/deepseek-edge)." };
 
     public static Command Create()
     {

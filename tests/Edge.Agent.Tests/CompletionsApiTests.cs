@@ -63,13 +63,24 @@ public sealed class CompletionsApiTests
     [DataRow("""{"prompt":"x","max_tokens":"8"}""", "max_tokens", "must be an integer")]
     [DataRow("""{"prompt":"x","max_tokens":1.5}""", "max_tokens", "must be an integer")]
     [DataRow("""{"prompt":"x","max_tokens":1e12}""", "max_tokens", "must be an integer")]
-    [DataRow("""{"prompt":"x","max_tokens":5000}""", null, "context length")]
+    [DataRow("""{"prompt":"x","max_tokens":5000}""", "max_tokens", "context length")]
     [DataRow("""{"prompt":"x","model":7}""", "model", "must be a string")]
     [DataRow("""{"prompt":"x","n":2}""", "n", "'n' must be 1")]
-    [DataRow("""{"prompt":"x","stream":true}""", "stream", "not supported yet")]
+    [DataRow("""{"prompt":"x","stream_options":{"include_usage":true}}""", "stream_options", "only allowed")]
+    [DataRow("""{"prompt":"x","stream":true,"stream_options":[]}""", "stream_options", "must be an object")]
     [DataRow("""{"prompt":"x","stream":"yes"}""", "stream", "must be a boolean")]
-    [DataRow("""{"prompt":"x","temperature":0.7}""", "temperature", "greedy")]
-    [DataRow("""{"prompt":"x","top_p":0.5}""", "top_p", "not supported")]
+    [DataRow("""{"prompt":"x","temperature":-1}""", "temperature", "0 or more")]
+    [DataRow("""{"prompt":"x","temperature":"hot"}""", "temperature", "must be a number")]
+    [DataRow("""{"prompt":"x","top_p":0}""", "top_p", "(0, 1]")]
+    [DataRow("""{"prompt":"x","top_p":1.5}""", "top_p", "(0, 1]")]
+    [DataRow("""{"prompt":"x","top_k":-3}""", "top_k", "top_k")]
+    [DataRow("""{"prompt":"x","presence_penalty":9}""", "presence_penalty", "[-2, 2]")]
+    [DataRow("""{"prompt":"x","frequency_penalty":-9}""", "frequency_penalty", "[-2, 2]")]
+    [DataRow("""{"prompt":"x","seed":"a"}""", "seed", "must be an integer")]
+    [DataRow("""{"prompt":"x","stop":""}""", "stop", "must not be empty")]
+    [DataRow("""{"prompt":"x","stop":[1]}""", "stop", "only strings")]
+    [DataRow("""{"prompt":"x","stop":{}}""", "stop", "string or an array")]
+    [DataRow("""{"prompt":"x","logprobs":2}""", "logprobs", "not supported")]
     public async Task RefusesBadRequestsWithAnOpenAiErrorNamingTheProblem(string body, string? param, string messagePart)
     {
         using var response = await PostAsync(body);
@@ -88,7 +99,9 @@ public sealed class CompletionsApiTests
         string prompt = string.Concat(Enumerable.Repeat("word ", 1100));
         using var response = await PostAsync(JsonSerializer.Serialize(new { prompt, max_tokens = 1 }));
         Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
-        StringAssert.Contains(await response.Content.ReadAsStringAsync(), "exceeds the model's context length of 1024 tokens");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        StringAssert.Contains(json.RootElement.GetProperty("error").GetProperty("message").GetString(), "exceeds the model's context length of 1024 tokens");
+        Assert.AreEqual("prompt", json.RootElement.GetProperty("error").GetProperty("param").GetString());
         await AssertStillServingAsync();
     }
 
@@ -99,6 +112,42 @@ public sealed class CompletionsApiTests
         using var response = await PostAsync(JsonSerializer.Serialize(new { prompt }));
         Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         await AssertStillServingAsync();
+    }
+
+    [TestMethod]
+    public async Task StreamsServerSentEventsThatAddUpToTheSameCompletion()
+    {
+        const string request = "\"prompt\":\"Pressure at valve 7\",\"max_tokens\":12,\"temperature\":0.9,\"seed\":5";
+        using var whole = await PostAsync("{" + request + "}");
+        using var wholeJson = JsonDocument.Parse(await whole.Content.ReadAsStringAsync());
+        string expected = wholeJson.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+
+        using var streamed = await PostAsync("{" + request + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        Assert.AreEqual(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.AreEqual("text/event-stream", streamed.Content.Headers.ContentType!.MediaType);
+        var events = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.IsTrue(events.All(e => e.StartsWith("data: ", StringComparison.Ordinal)));
+        Assert.AreEqual("data: [DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement).ToList();
+        var withChoices = chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0).ToList();
+        Assert.AreEqual(expected, string.Concat(withChoices.Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString())));
+        Assert.AreEqual("length", withChoices[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.IsTrue(withChoices[..^1].All(c => c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind == JsonValueKind.Null));
+        var usage = chunks[^1];
+        Assert.AreEqual(0, usage.GetProperty("choices").GetArrayLength());
+        Assert.AreEqual(12, usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.IsTrue(chunks.All(c => c.GetProperty("id").GetString() == chunks[0].GetProperty("id").GetString()));
+    }
+
+    [TestMethod]
+    public async Task TheSameSeedGivesTheSameSampledText()
+    {
+        const string body = """{"prompt":"Shift report","max_tokens":10,"temperature":1.2,"top_p":0.9,"seed":123}""";
+        using var first = await PostAsync(body);
+        using var second = await PostAsync(body);
+        using var a = JsonDocument.Parse(await first.Content.ReadAsStringAsync());
+        using var b = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        Assert.AreEqual(a.RootElement.GetProperty("choices")[0].GetProperty("text").GetString(), b.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
     }
 
     [TestMethod]

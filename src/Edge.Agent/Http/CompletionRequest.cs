@@ -1,9 +1,10 @@
 using System.Text.Json;
+using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Http;
 
 /// <summary>A validated /v1/completions request.</summary>
-internal sealed record CompletionRequest(string Prompt, int MaxTokens, string? Model);
+internal sealed record CompletionRequest(string Prompt, GenerationSettings Settings, string? Model, bool Stream, bool IncludeUsage);
 
 /// <summary>A request the API refuses; <see cref="Param"/> names the offending field.</summary>
 internal sealed class BadRequestException(string message, string? param = null) : Exception(message)
@@ -13,13 +14,20 @@ internal sealed class BadRequestException(string message, string? param = null) 
 
 /// <summary>
 /// Reads an OpenAI completions request from JSON, refusing every wrong form with a message that
-/// names the parameter. Parameters the engine cannot honour yet are refused, not ignored.
+/// names the parameter. Unknown parameters are refused, not ignored. Ranges are checked by the
+/// engine (<see cref="GenerationSettings.Validate"/>), which names the parameter too.
 /// </summary>
 internal static class CompletionRequestReader
 {
     public const int DefaultMaxTokens = 16;
 
-    private static readonly HashSet<string> Known = ["model", "prompt", "max_tokens", "user", "n", "stream", "temperature", "echo"];
+    private static readonly HashSet<string> Known =
+    [
+        "model", "prompt", "max_tokens", "user", "n", "stream", "stream_options", "echo", "temperature", "top_p", "seed", "stop",
+        "presence_penalty", "frequency_penalty",
+        // Common extensions (vLLM, llama.cpp):
+        "top_k", "min_p", "repetition_penalty",
+    ];
 
     public static CompletionRequest Read(JsonElement root)
     {
@@ -32,22 +40,30 @@ internal static class CompletionRequestReader
         }
 
         string prompt = ReadPrompt(root);
-        int maxTokens = DefaultMaxTokens;
-        if (root.TryGetProperty("max_tokens", out var max) && max.ValueKind != JsonValueKind.Null)
-        {
-            if (max.ValueKind != JsonValueKind.Number || !max.TryGetInt32(out maxTokens))
-                throw new BadRequestException($"'max_tokens' must be an integer, not {Describe(max.ValueKind)} {max.GetRawText()}.", "max_tokens");
-            if (maxTokens < 1)
-                throw new BadRequestException($"'max_tokens' must be at least 1 (got {maxTokens}).", "max_tokens");
-        }
         string? model = OptionalString(root, "model");
         OptionalString(root, "user");
-        RequireValue(root, "n", JsonValueKind.Number, n => n.TryGetInt32(out int v) && v == 1, "'n' must be 1: one completion per request.");
-        RequireValue(root, "stream", JsonValueKind.False, _ => true, "'stream': true is not supported yet; send false or leave it out.");
-        RequireValue(root, "echo", JsonValueKind.False, _ => true, "'echo': true is not supported; send false or leave it out.");
-        RequireValue(root, "temperature", JsonValueKind.Number, t => t.TryGetDouble(out double v) && v == 0,
-            "Only greedy decoding exists so far: 'temperature' must be 0 or left out.");
-        return new CompletionRequest(prompt, maxTokens, model);
+        int? n = OptionalInt(root, "n");
+        if (n is not null and not 1)
+            throw new BadRequestException("'n' must be 1: one completion per request.", "n");
+        if (OptionalBool(root, "echo") == true)
+            throw new BadRequestException("'echo': true is not supported; send false or leave it out.", "echo");
+        bool stream = OptionalBool(root, "stream") ?? false;
+        bool includeUsage = ReadStreamOptions(root, stream);
+
+        var settings = new GenerationSettings
+        {
+            MaxTokens = OptionalInt(root, "max_tokens") ?? DefaultMaxTokens,
+            Temperature = OptionalFloat(root, "temperature") ?? 0f,
+            TopP = OptionalFloat(root, "top_p") ?? 1f,
+            TopK = OptionalInt(root, "top_k") ?? 0,
+            MinP = OptionalFloat(root, "min_p") ?? 0f,
+            RepetitionPenalty = OptionalFloat(root, "repetition_penalty") ?? 1f,
+            PresencePenalty = OptionalFloat(root, "presence_penalty") ?? 0f,
+            FrequencyPenalty = OptionalFloat(root, "frequency_penalty") ?? 0f,
+            Seed = OptionalLong(root, "seed"),
+            StopStrings = ReadStop(root),
+        };
+        return new CompletionRequest(prompt, settings, model, stream, includeUsage);
     }
 
     private static string ReadPrompt(JsonElement root)
@@ -64,6 +80,40 @@ internal static class CompletionRequestReader
         return text;
     }
 
+    private static bool ReadStreamOptions(JsonElement root, bool stream)
+    {
+        if (!root.TryGetProperty("stream_options", out var options) || options.ValueKind == JsonValueKind.Null)
+            return false;
+        if (!stream)
+            throw new BadRequestException("'stream_options' is only allowed with 'stream': true.", "stream_options");
+        if (options.ValueKind != JsonValueKind.Object)
+            throw new BadRequestException($"'stream_options' must be an object, not {Describe(options.ValueKind)}.", "stream_options");
+        foreach (var property in options.EnumerateObject())
+        {
+            if (property.Name != "include_usage")
+                throw new BadRequestException($"'stream_options.{property.Name}' is not supported.", "stream_options");
+        }
+        return OptionalBool(options, "include_usage", "stream_options.include_usage") ?? false;
+    }
+
+    private static List<string> ReadStop(JsonElement root)
+    {
+        if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+            return [];
+        if (stop.ValueKind == JsonValueKind.String)
+            return [stop.GetString()!];
+        if (stop.ValueKind != JsonValueKind.Array)
+            throw new BadRequestException($"'stop' must be a string or an array of strings, not {Describe(stop.ValueKind)}.", "stop");
+        var stops = new List<string>();
+        foreach (var item in stop.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+                throw new BadRequestException($"'stop' must hold only strings, not {Describe(item.ValueKind)}.", "stop");
+            stops.Add(item.GetString()!);
+        }
+        return stops;
+    }
+
     private static string? OptionalString(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -73,15 +123,40 @@ internal static class CompletionRequestReader
         return value.GetString();
     }
 
-    private static void RequireValue(JsonElement root, string name, JsonValueKind kind, Func<JsonElement, bool> accepted, string message)
+    private static bool? OptionalBool(JsonElement root, string name, string? display = null)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-            return;
-        bool sameKind = value.ValueKind == kind || (kind == JsonValueKind.False && value.ValueKind == JsonValueKind.True);
-        if (!sameKind)
-            throw new BadRequestException($"'{name}' must be {(kind == JsonValueKind.False ? "a boolean" : "a number")}, not {Describe(value.ValueKind)}.", name);
-        if (value.ValueKind == JsonValueKind.True || !accepted(value))
-            throw new BadRequestException(message, name);
+            return null;
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            throw new BadRequestException($"'{display ?? name}' must be a boolean, not {Describe(value.ValueKind)}.", display ?? name);
+        return value.GetBoolean();
+    }
+
+    private static int? OptionalInt(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int result))
+            throw new BadRequestException($"'{name}' must be an integer, not {Describe(value.ValueKind)} {value.GetRawText()}.", name);
+        return result;
+    }
+
+    private static long? OptionalLong(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long result))
+            throw new BadRequestException($"'{name}' must be an integer, not {Describe(value.ValueKind)} {value.GetRawText()}.", name);
+        return result;
+    }
+
+    private static float? OptionalFloat(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double result) || !double.IsFinite(result))
+            throw new BadRequestException($"'{name}' must be a number, not {Describe(value.ValueKind)}.", name);
+        return (float)result;
     }
 
     private static string Describe(JsonValueKind kind) => kind switch

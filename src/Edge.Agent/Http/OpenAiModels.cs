@@ -12,9 +12,10 @@ internal sealed record CompletionResponse(
     long Created,
     string Model,
     IReadOnlyList<CompletionChoice> Choices,
-    Usage Usage);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage);
 
-internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string FinishReason);
+/// <summary>One choice; in a stream, finish_reason stays null until the last chunk.</summary>
+internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string? FinishReason);
 
 internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);
 

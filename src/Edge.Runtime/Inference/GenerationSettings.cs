@@ -1,22 +1,99 @@
 namespace Edge.Runtime.Inference;
 
-/// <summary>What one generation may do. Only greedy decoding exists so far.</summary>
+/// <summary>What one generation may do: length, sampling, penalties, stops.</summary>
 public sealed record GenerationSettings
 {
     public const int DefaultMaxTokens = 16;
+    public const int MaxStopStrings = 16;
 
     public int MaxTokens { get; init; } = DefaultMaxTokens;
 
+    /// <summary>0 is greedy decoding; above 0 the logits are divided by it before sampling.</summary>
+    public float Temperature { get; init; }
+
+    /// <summary>Sample only among the k most likely tokens; 0 means no limit.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Sample only among the most likely tokens whose probabilities add up to this (nucleus).</summary>
+    public float TopP { get; init; } = 1f;
+
+    /// <summary>Drop tokens less likely than this fraction of the most likely one.</summary>
+    public float MinP { get; init; }
+
+    /// <summary>Hugging Face's repetition penalty over prompt and completion; 1 is none.</summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+
+    /// <summary>OpenAI's presence penalty over the completion so far, -2..2.</summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>OpenAI's frequency penalty over the completion so far, -2..2.</summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>Same seed, same request, same model: same output. Without one, each request draws its own.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Text that ends the generation; it is not part of the output and may span tokens.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Token ids that end the generation (not emitted), besides the model's end-of-sequence ids.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
     /// <summary>Stop at the model's end-of-sequence token (off for benchmarks and smoke tests).</summary>
     public bool StopAtEos { get; init; } = true;
+
+    public ContextOverflow ContextOverflow { get; init; } = ContextOverflow.Refuse;
+
+    public bool IsGreedy => Temperature == 0f;
+
+    /// <summary>Refuses settings outside their ranges with a message naming the parameter.</summary>
+    public void Validate()
+    {
+        Require(MaxTokens >= 1, "max_tokens", $"max_tokens must be at least 1 (got {MaxTokens}).");
+        Require(float.IsFinite(Temperature) && Temperature >= 0f, "temperature", $"temperature must be 0 or more (got {Temperature}).");
+        Require(TopK >= 0, "top_k", $"top_k must be 0 (no limit) or more (got {TopK}).");
+        Require(TopP > 0f && TopP <= 1f, "top_p", $"top_p must be in (0, 1] (got {TopP}).");
+        Require(MinP >= 0f && MinP <= 1f, "min_p", $"min_p must be in [0, 1] (got {MinP}).");
+        Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0f, "repetition_penalty", $"repetition_penalty must be above 0 (got {RepetitionPenalty}).");
+        Require(PresencePenalty is >= -2f and <= 2f, "presence_penalty", $"presence_penalty must be in [-2, 2] (got {PresencePenalty}).");
+        Require(FrequencyPenalty is >= -2f and <= 2f, "frequency_penalty", $"frequency_penalty must be in [-2, 2] (got {FrequencyPenalty}).");
+        Require(StopStrings.Count <= MaxStopStrings, "stop", $"stop may hold at most {MaxStopStrings} strings (got {StopStrings.Count}).");
+        Require(StopStrings.All(s => !string.IsNullOrEmpty(s)), "stop", "stop strings must not be empty.");
+    }
+
+    private static void Require(bool condition, string parameter, string message)
+    {
+        if (!condition)
+            throw new GenerationRequestException(message, parameter);
+    }
+}
+
+/// <summary>What to do when prompt + max_tokens exceed the model's context.</summary>
+public enum ContextOverflow
+{
+    /// <summary>Refuse the request.</summary>
+    Refuse,
+    /// <summary>Drop the oldest prompt tokens so that prompt + max_tokens fit.</summary>
+    TruncatePrompt,
+    /// <summary>Lower max_tokens to what fits after the prompt.</summary>
+    TruncateCompletion,
 }
 
 public enum FinishReason
 {
-    /// <summary>The model produced an end-of-sequence token.</summary>
+    /// <summary>An end-of-sequence token, a stop token or a stop string.</summary>
     Stop,
     /// <summary>max_tokens was reached.</summary>
     Length,
+    /// <summary>The caller cancelled; the generation's state was freed at once.</summary>
+    Cancelled,
+}
+
+/// <summary>A piece of a streamed generation. The last one carries the finish reason and usage.</summary>
+public sealed record GenerationChunk(string Text, FinishReason? FinishReason = null, GenerationUsage? Usage = null);
+
+public sealed record GenerationUsage(int PromptTokens, int CompletionTokens)
+{
+    public int TotalTokens => PromptTokens + CompletionTokens;
 }
 
 public sealed record GenerationResult(
@@ -26,4 +103,8 @@ public sealed record GenerationResult(
     FinishReason FinishReason);
 
 /// <summary>A request the engine refuses before running it; the message names the problem.</summary>
-public sealed class GenerationRequestException(string message) : Exception(message);
+public sealed class GenerationRequestException(string message, string? parameter = null) : Exception(message)
+{
+    /// <summary>The request parameter at fault, in the API's spelling, when one is.</summary>
+    public string? Parameter { get; } = parameter;
+}

@@ -1,4 +1,5 @@
 using Edge.Runtime.Packaging;
+using Edge.Runtime.Sampling;
 using Edge.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
@@ -56,49 +57,112 @@ public sealed class InferenceEngine : IDisposable
     public GenerationResult Complete(string prompt, GenerationSettings settings, CancellationToken cancellation = default) =>
         Generate(Tokenizer.Encode(prompt), settings, cancellation);
 
-    /// <summary>Greedy decoding from <paramref name="promptIds"/>: prefill, then one token per step through the state.</summary>
+    /// <summary>Runs a whole generation and returns its tokens and text.</summary>
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationSettings settings, CancellationToken cancellation = default)
     {
-        Validate(promptIds, settings);
-        var completion = new List<int>(settings.MaxTokens);
-        var finish = FinishReason.Length;
-        using var state = _session.CreateState();
-        int[] prompt = [.. promptIds];
-        _session.Step(state, prompt);
-        while (completion.Count < settings.MaxTokens)
+        int[] prompt = Prepare(promptIds, settings, out int maxTokens);
+        var completion = new List<int>(maxTokens);
+        var text = new System.Text.StringBuilder();
+        FinishReason finish = FinishReason.Length;
+        foreach (var chunk in Run(prompt, settings, maxTokens, completion, cancellation))
         {
-            cancellation.ThrowIfCancellationRequested();
-            int next = Greedy.ArgMax(state.LastLogits);
-            if (settings.StopAtEos && _eosIds.Contains(next))
+            text.Append(chunk.Text);
+            finish = chunk.FinishReason ?? finish;
+        }
+        return new GenerationResult(prompt, completion, text.ToString(), finish);
+    }
+
+    /// <summary>
+    /// Streams a generation as text deltas that never split a UTF-8 character; the last chunk
+    /// carries the finish reason and the usage. Invalid requests throw before the first chunk.
+    /// </summary>
+    public IEnumerable<GenerationChunk> Stream(IReadOnlyList<int> promptIds, GenerationSettings settings, CancellationToken cancellation = default)
+    {
+        int[] prompt = Prepare(promptIds, settings, out int maxTokens);
+        return Run(prompt, settings, maxTokens, completion: null, cancellation);
+    }
+
+    private IEnumerable<GenerationChunk> Run(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion, CancellationToken cancellation)
+    {
+        completion ??= new List<int>(maxTokens);
+        using var state = _session.CreateState();
+        var penalties = new PenaltyProcessor(_session.VocabularySize, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens);
+        var sampler = new TokenSampler(settings, _session.VocabularySize);
+        var detokenizer = new IncrementalDetokenizer(Tokenizer);
+        var stops = new StopStringMatcher(settings.StopStrings);
+        var finish = FinishReason.Length;
+
+        _session.Step(state, prompt);
+        while (completion.Count < maxTokens)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                finish = FinishReason.Cancelled;
+                break;
+            }
+            var logits = state.LastLogits.AsSpan();
+            if (penalties.IsActive)
+                penalties.Apply(logits);
+            int next = sampler.Next(logits);
+            if ((settings.StopAtEos && _eosIds.Contains(next)) || settings.StopTokenIds.Contains(next))
             {
                 finish = FinishReason.Stop;
                 break;
             }
             completion.Add(next);
-            if (completion.Count < settings.MaxTokens)
+            penalties.Accept(next);
+            string text = stops.Push(detokenizer.Push(next));
+            if (text.Length > 0)
+                yield return new GenerationChunk(text);
+            if (stops.Stopped)
+            {
+                finish = FinishReason.Stop;
+                break;
+            }
+            if (completion.Count < maxTokens)
                 _session.Step(state, [next]);
         }
-        return new GenerationResult(prompt, completion, Tokenizer.Decode(completion, skipSpecialTokens: true), finish);
+
+        // Bytes of an unfinished character and text held back for a possible stop string are
+        // released at the end, unless a stop string (or a cancel) ended the generation.
+        string tail = "";
+        if (finish != FinishReason.Cancelled && !stops.Stopped)
+        {
+            tail = stops.Push(detokenizer.Flush());
+            if (!stops.Stopped)
+                tail += stops.Flush();
+        }
+        yield return new GenerationChunk(tail, finish, new GenerationUsage(prompt.Length, completion.Count));
     }
 
-    private void Validate(IReadOnlyList<int> promptIds, GenerationSettings settings)
+    /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
+    private int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)
     {
+        settings.Validate();
         if (promptIds.Count == 0)
-            throw new GenerationRequestException("The prompt is empty: it must hold at least one token.");
-        if (settings.MaxTokens < 1)
-            throw new GenerationRequestException($"max_tokens must be at least 1 (got {settings.MaxTokens}).");
-        if (promptIds.Count + settings.MaxTokens > ContextLength)
-        {
-            throw new GenerationRequestException(
-                $"The prompt ({promptIds.Count} tokens) plus max_tokens ({settings.MaxTokens}) exceeds the model's context length of {ContextLength} tokens.");
-        }
+            throw new GenerationRequestException("The prompt is empty: it must hold at least one token.", "prompt");
         foreach (int id in promptIds)
         {
             if ((uint)id >= (uint)_session.VocabularySize)
-                throw new GenerationRequestException($"Token id {id} is outside the vocabulary (0..{_session.VocabularySize - 1}).");
+                throw new GenerationRequestException($"Token id {id} is outside the vocabulary (0..{_session.VocabularySize - 1}).", "prompt");
+        }
+        maxTokens = settings.MaxTokens;
+        int[] prompt = [.. promptIds];
+        if (prompt.Length + maxTokens <= ContextLength)
+            return prompt;
+        switch (settings.ContextOverflow)
+        {
+            case ContextOverflow.TruncatePrompt when maxTokens < ContextLength:
+                return prompt[^(ContextLength - maxTokens)..];
+            case ContextOverflow.TruncateCompletion when prompt.Length < ContextLength:
+                maxTokens = ContextLength - prompt.Length;
+                return prompt;
+            default:
+                throw new GenerationRequestException(
+                    $"The prompt ({prompt.Length} tokens) plus max_tokens ({maxTokens}) exceeds the model's context length of {ContextLength} tokens.",
+                    prompt.Length >= ContextLength ? "prompt" : "max_tokens");
         }
     }
-
 
     public void Dispose() => _session.Dispose();
 }

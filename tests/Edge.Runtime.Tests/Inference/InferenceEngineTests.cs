@@ -93,10 +93,12 @@ public sealed class InferenceEngineTests
     }
 
     [TestMethod]
-    public void CancellationStopsAGeneration()
+    public void CancellationEndsTheGenerationWithReasonCancelled()
     {
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        Assert.ThrowsExactly<OperationCanceledException>(() => s_engine.Complete("Hello", new GenerationSettings { MaxTokens = 8 }, cancelled.Token));
+        var result = s_engine.Complete("Hello", new GenerationSettings { MaxTokens = 8 }, cancelled.Token);
+        Assert.AreEqual(FinishReason.Cancelled, result.FinishReason);
+        Assert.IsEmpty(result.CompletionIds);
     }
 }

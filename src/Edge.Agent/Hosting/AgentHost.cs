@@ -32,6 +32,7 @@ internal static class AgentHost
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
+        ChatCompletionsEndpoint.Map(app);
         return app;
     }
 }

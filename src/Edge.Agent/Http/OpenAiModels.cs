@@ -17,6 +17,33 @@ internal sealed record CompletionResponse(
 /// <summary>One choice; in a stream, finish_reason stays null until the last chunk.</summary>
 internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string? FinishReason);
 
+internal sealed record ChatCompletionResponse(
+    string Id,
+    string Object,
+    long Created,
+    string Model,
+    IReadOnlyList<ChatChoice> Choices,
+    Usage Usage);
+
+internal sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string FinishReason);
+
+internal sealed record ChatMessage(string Role, string Content);
+
+/// <summary>A chat.completion.chunk of a stream.</summary>
+internal sealed record ChatCompletionChunk(
+    string Id,
+    string Object,
+    long Created,
+    string Model,
+    IReadOnlyList<ChatChunkChoice> Choices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage);
+
+internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason);
+
+internal sealed record ChatDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+
 internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
 internal sealed record ErrorResponse(ErrorBody Error);
@@ -27,6 +54,8 @@ internal sealed record HealthResponse(string Status);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CompletionResponse))]
+[JsonSerializable(typeof(ChatCompletionResponse))]
+[JsonSerializable(typeof(ChatCompletionChunk))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext

@@ -1,5 +1,6 @@
 using Edge.Runtime.Packaging;
 using Edge.Runtime.Sampling;
+using Edge.Runtime.Templates;
 using Edge.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
@@ -14,10 +15,11 @@ public sealed class InferenceEngine : IDisposable
     private readonly ModelSession _session;
     private readonly HashSet<int> _eosIds;
 
-    private InferenceEngine(ModelPackage package, ModelTokenizer tokenizer, ModelSession session)
+    private InferenceEngine(ModelPackage package, ModelTokenizer tokenizer, ChatTemplate? chatTemplate, ModelSession session)
     {
         Package = package;
         Tokenizer = tokenizer;
+        ChatTemplate = chatTemplate;
         _session = session;
         _eosIds = [.. package.GenAi.Model.EosTokenId];
         if (tokenizer.EosId is { } eos)
@@ -26,6 +28,9 @@ public sealed class InferenceEngine : IDisposable
 
     public ModelPackage Package { get; }
     public ModelTokenizer Tokenizer { get; }
+
+    /// <summary>The model's chat template from tokenizer_config.json; null when it has none.</summary>
+    public ChatTemplate? ChatTemplate { get; }
     public int ContextLength => Package.GenAi.Model.ContextLength;
 
     /// <summary>
@@ -39,6 +44,7 @@ public sealed class InferenceEngine : IDisposable
         options ??= new EngineOptions();
         var package = ModelPackage.Open(packageDirectory);
         var tokenizer = ModelTokenizer.Load(package.Directory);
+        var chatTemplate = LoadChatTemplate(package.Directory, tokenizer.Config);
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -50,7 +56,43 @@ public sealed class InferenceEngine : IDisposable
             session.Dispose();
             throw new ModelLoadException($"{package.DecoderPath} produces {session.VocabularySize} logits but the tokenizer has {tokenizer.VocabularySize} ids.");
         }
-        return new InferenceEngine(package, tokenizer, session);
+        return new InferenceEngine(package, tokenizer, chatTemplate, session);
+    }
+
+    private static ChatTemplate? LoadChatTemplate(string directory, TokenizerConfig config)
+    {
+        if (config.ChatTemplate is null)
+            return null;
+        try
+        {
+            return ChatTemplate.Parse(config.ChatTemplate);
+        }
+        catch (TemplateException e)
+        {
+            throw new ModelLoadException($"{Path.Combine(directory, TokenizerConfig.FileName)}: the chat template cannot be used: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The prompt ids of a conversation: the chat template rendered as transformers'
+    /// apply_chat_template does, then tokenized without adding special tokens (the template
+    /// writes them).
+    /// </summary>
+    /// <exception cref="GenerationRequestException">The model has no chat template, or the template refused the conversation.</exception>
+    public int[] EncodeChat(System.Text.Json.JsonElement messages, System.Text.Json.JsonElement? tools = null, bool addGenerationPrompt = true)
+    {
+        if (ChatTemplate is null)
+            throw new GenerationRequestException($"Model {Package.Manifest.Name} has no chat template; use the completions API.", "messages");
+        string prompt;
+        try
+        {
+            prompt = ChatTemplate.RenderConversation(messages, addGenerationPrompt, Tokenizer.Config.BosToken, Tokenizer.Config.EosToken, tools);
+        }
+        catch (TemplateException e)
+        {
+            throw new GenerationRequestException($"The model's chat template refused the conversation: {e.Message}", "messages");
+        }
+        return Tokenizer.Encode(prompt, addSpecialTokens: false);
     }
 
     /// <summary>Completes a plain-text prompt (tokenized with the model's BOS, as Hugging Face does).</summary>

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Edge.Runtime.Inference;
+using static Edge.Agent.Http.JsonFields;
+
+namespace Edge.Agent.Http;
+
+/// <summary>
+/// The parameters completions and chat completions share: length, sampling, penalties, stops,
+/// streaming. Types are checked here; ranges by the engine (<see cref="GenerationSettings.Validate"/>).
+/// </summary>
+internal sealed record GenerationParameters(GenerationSettings Settings, bool Stream, bool IncludeUsage, string? Model)
+{
+    public const int DefaultMaxTokens = 16;
+
+    public static readonly IReadOnlySet<string> Names = new HashSet<string>
+    {
+        "model", "max_tokens", "user", "n", "stream", "stream_options", "temperature", "top_p", "seed", "stop",
+        "presence_penalty", "frequency_penalty",
+        // Common extensions (vLLM, llama.cpp):
+        "top_k", "min_p", "repetition_penalty",
+    };
+
+    public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
+    {
+        string? model = OptionalString(root, "model");
+        OptionalString(root, "user");
+        if (OptionalInt(root, "n") is { } n && n != 1)
+            throw new BadRequestException("'n' must be 1: one completion per request.", "n");
+        bool stream = OptionalBool(root, "stream") ?? false;
+        bool includeUsage = ReadStreamOptions(root, stream);
+        int? maxTokens = OptionalInt(root, "max_tokens");
+        if (maxTokensAlias is not null && OptionalInt(root, maxTokensAlias) is { } alias)
+            maxTokens = alias;
+        var settings = new GenerationSettings
+        {
+            MaxTokens = maxTokens ?? DefaultMaxTokens,
+            Temperature = OptionalFloat(root, "temperature") ?? 0f,
+            TopP = OptionalFloat(root, "top_p") ?? 1f,
+            TopK = OptionalInt(root, "top_k") ?? 0,
+            MinP = OptionalFloat(root, "min_p") ?? 0f,
+            RepetitionPenalty = OptionalFloat(root, "repetition_penalty") ?? 1f,
+            PresencePenalty = OptionalFloat(root, "presence_penalty") ?? 0f,
+            FrequencyPenalty = OptionalFloat(root, "frequency_penalty") ?? 0f,
+            Seed = OptionalLong(root, "seed"),
+            StopStrings = ReadStop(root),
+        };
+        return new GenerationParameters(settings, stream, includeUsage, model);
+    }
+
+    private static bool ReadStreamOptions(JsonElement root, bool stream)
+    {
+        if (!root.TryGetProperty("stream_options", out var options) || options.ValueKind == JsonValueKind.Null)
+            return false;
+        if (!stream)
+            throw new BadRequestException("'stream_options' is only allowed with 'stream': true.", "stream_options");
+        if (options.ValueKind != JsonValueKind.Object)
+            throw new BadRequestException($"'stream_options' must be an object, not {Describe(options.ValueKind)}.", "stream_options");
+        foreach (var property in options.EnumerateObject())
+        {
+            if (property.Name != "include_usage")
+                throw new BadRequestException($"'stream_options.{property.Name}' is not supported.", "stream_options");
+        }
+        return OptionalBool(options, "include_usage", "stream_options.include_usage") ?? false;
+    }
+
+    private static List<string> ReadStop(JsonElement root)
+    {
+        if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+            return [];
+        if (stop.ValueKind == JsonValueKind.String)
+            return [stop.GetString()!];
+        if (stop.ValueKind != JsonValueKind.Array)
+            throw new BadRequestException($"'stop' must be a string or an array of strings, not {Describe(stop.ValueKind)}.", "stop");
+        var stops = new List<string>();
+        foreach (var item in stop.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+                throw new BadRequestException($"'stop' must hold only strings, not {Describe(item.ValueKind)}.", "stop");
+            stops.Add(item.GetString()!);
+        }
+        return stops;
+    }
+}

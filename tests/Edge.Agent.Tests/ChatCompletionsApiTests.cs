@@ -1,0 +1,135 @@
+using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Edge.Runtime.Inference;
+using Edge.TestSupport;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Edge.Agent.Tests;
+
+/// <summary>POST /v1/chat/completions over loopback, with raw HTTP and with the official OpenAI .NET library.</summary>
+[TestClass]
+public sealed class ChatCompletionsApiTests
+{
+    private static LiveDaemon s_daemon = null!;
+    private static InferenceEngine s_engine = null!;
+
+    [ClassInitialize]
+    public static async Task StartAsync(TestContext _)
+    {
+        s_daemon = await LiveDaemon.StartAsync();
+        s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
+    }
+
+    [ClassCleanup]
+    public static async Task StopAsync()
+    {
+        s_engine.Dispose();
+        await s_daemon.DisposeAsync();
+    }
+
+    private static ChatClient Client() =>
+        new("deepseek-edge-tiny", new ApiKeyCredential("unused-on-loopback"), new OpenAIClientOptions { Endpoint = new Uri(s_daemon.Client.BaseAddress!, "/v1") });
+
+    [TestMethod]
+    public async Task TheOpenAiLibraryGetsTheTemplatedGreedyAnswer()
+    {
+        const string messages = """[{"role":"system","content":"You watch line 3."},{"role":"user","content":"Any alarms?"}]""";
+        using var json = JsonDocument.Parse(messages);
+        var expected = s_engine.Generate(s_engine.EncodeChat(json.RootElement), new GenerationSettings { MaxTokens = 10 });
+
+        ChatCompletion completion = await Client().CompleteChatAsync(
+            [new SystemChatMessage("You watch line 3."), new UserChatMessage("Any alarms?")],
+            new ChatCompletionOptions { MaxOutputTokenCount = 10, Temperature = 0 });
+        Assert.AreEqual(expected.Text, completion.Content[0].Text);
+        Assert.AreEqual(ChatMessageRole.Assistant, completion.Role);
+        Assert.AreEqual(expected.PromptIds.Count, completion.Usage.InputTokenCount);
+        Assert.AreEqual(expected.CompletionIds.Count, completion.Usage.OutputTokenCount);
+        Assert.AreEqual(expected.FinishReason == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop, completion.FinishReason);
+    }
+
+    [TestMethod]
+    public async Task TheOpenAiLibraryStreams()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 12, Temperature = 0.8f, Seed = 7 };
+        ChatMessage[] conversation = [new UserChatMessage("Report the oven temperature.")];
+        ChatCompletion whole = await Client().CompleteChatAsync(conversation, options);
+
+        var text = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in Client().CompleteChatStreamingAsync(conversation, options))
+        {
+            foreach (var part in update.ContentUpdate)
+                text.Append(part.Text);
+            finish ??= update.FinishReason;
+        }
+        Assert.AreEqual(whole.Content[0].Text, text.ToString());
+        Assert.AreEqual(whole.FinishReason, finish);
+    }
+
+    [TestMethod]
+    public async Task TheOpenAiLibrarySeesErrorsAsClientResultExceptions()
+    {
+        var error = await Assert.ThrowsExactlyAsync<ClientResultException>(() =>
+            Client().CompleteChatAsync([new UserChatMessage("x")], new ChatCompletionOptions { TopP = 5 }));
+        Assert.AreEqual(400, error.Status);
+        StringAssert.Contains(error.Message, "top_p");
+    }
+
+    [TestMethod]
+    public async Task ToolCallHistoryRendersThroughTheTemplate()
+    {
+        const string body = """
+            {"messages":[
+              {"role":"user","content":"Read sensor 7."},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_sensor","arguments":"{\"id\": 7}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"{\"value\": 41}"},
+              {"role":"user","content":[{"type":"text","text":"And "},{"type":"text","text":"now?"}]}
+            ],"max_tokens":3}
+            """;
+        using var response = await PostAsync(body);
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var reply = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        using var request = JsonDocument.Parse(body);
+        var normalised = JsonDocument.Parse("""
+            [{"role":"user","content":"Read sensor 7."},
+             {"role":"assistant","tool_calls":[{"type":"function","function":{"name":"read_sensor","arguments":"{\"id\": 7}"},"id":"call_1"}],"content":null},
+             {"role":"tool","content":"{\"value\": 41}","tool_call_id":"call_1"},
+             {"role":"user","content":"And now?"}]
+            """);
+        int promptTokens = s_engine.EncodeChat(normalised.RootElement).Length;
+        Assert.AreEqual(promptTokens, reply.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [TestMethod]
+    [DataRow("""{"max_tokens":3}""", "'messages' is required")]
+    [DataRow("""{"messages":"hi"}""", "must be an array")]
+    [DataRow("""{"messages":[]}""", "empty")]
+    [DataRow("""{"messages":["hi"]}""", "must be an object")]
+    [DataRow("""{"messages":[{"content":"x"}]}""", "role' is required")]
+    [DataRow("""{"messages":[{"role":"robot","content":"x"}]}""", "'robot'")]
+    [DataRow("""{"messages":[{"role":"user"}]}""", "content' is required")]
+    [DataRow("""{"messages":[{"role":"user","content":5}]}""", "string or an array of text parts")]
+    [DataRow("""{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", "only text parts")]
+    [DataRow("""{"messages":[{"role":"user","content":"x","mood":"happy"}]}""", "mood' is not supported")]
+    [DataRow("""{"messages":[{"role":"user","content":"x","tool_calls":[]}]}""", "only allowed on assistant")]
+    [DataRow("""{"messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f"}}]}]}""", "arguments' is required")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "'tools' is not supported yet")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}""", "max_tokens must be at least 1")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"temperature":-2}""", "temperature")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"frobnicate":1}""", "'frobnicate' is not supported")]
+    public async Task RefusesBadChatRequestsNamingTheProblem(string body, string messagePart)
+    {
+        using var response = await PostAsync(body);
+        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        StringAssert.Contains(json.RootElement.GetProperty("error").GetProperty("message").GetString(), messagePart);
+        using var ok = await PostAsync("""{"messages":[{"role":"user","content":"still there?"}],"max_tokens":2}""");
+        Assert.AreEqual(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    private static Task<HttpResponseMessage> PostAsync(string body) =>
+        s_daemon.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+}

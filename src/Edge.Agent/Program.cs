@@ -11,12 +11,16 @@ var root = new RootCommand("deepseek-edge: a DeepSeek-architecture language mode
 };
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(TokenizeCommands.CreateTokenize());
+root.Subcommands.Add(TokenizeCommands.CreateDetokenize());
 root.SetAction((result, cancellation) => ServeCommand.RunAsync(result, cancellation));
 root.TreatUnmatchedTokensAsErrors = false;
 
+var parsed = root.Parse(args);
+parsed.InvocationConfiguration.EnableDefaultExceptionHandler = false;
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    return await parsed.InvokeAsync();
 }
 catch (Exception e) when (e is ModelLoadException or GenerationRequestException)
 {

@@ -33,6 +33,7 @@ internal static class AgentHost
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);
+        ModelEndpoints.Map(app);
         return app;
     }
 }

@@ -21,10 +21,15 @@ internal sealed record ChatCompletionRequest(JsonElement Messages, GenerationPar
             throw new BadRequestException("'tool_choice' other than \"none\" is not supported yet.", "tool_choice");
         if (OptionalBool(root, "logprobs") == true)
             throw new BadRequestException("'logprobs' is not supported yet.", "logprobs");
-        var messages = ReadMessages(root);
-        var parameters = GenerationParameters.Read(root, maxTokensAlias: "max_completion_tokens");
-        using var document = JsonDocument.Parse(messages.ToJsonString());
-        return new ChatCompletionRequest(document.RootElement.Clone(), parameters);
+        var messages = NormaliseMessages(root);
+        return new ChatCompletionRequest(messages, GenerationParameters.Read(root, maxTokensAlias: "max_completion_tokens"));
+    }
+
+    /// <summary>The request's 'messages', checked and normalised for the chat template.</summary>
+    public static JsonElement NormaliseMessages(JsonElement root)
+    {
+        using var document = JsonDocument.Parse(ReadMessages(root).ToJsonString());
+        return document.RootElement.Clone();
     }
 
     private static JsonArray ReadMessages(JsonElement root)

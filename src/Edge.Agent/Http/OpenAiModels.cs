@@ -52,12 +52,28 @@ internal sealed record ErrorBody(string Message, string Type, string? Param, str
 
 internal sealed record HealthResponse(string Status);
 
+internal sealed record ReadyResponse(string Status, string Model, string Version, string Provider, int ContextLength);
+
+internal sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
+
+internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, int MaxModelLen);
+
+internal sealed record TokenizeResponse(IReadOnlyList<int> Tokens, int Count, int MaxModelLen);
+
+internal sealed record DetokenizeResponse(string Prompt);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CompletionResponse))]
 [JsonSerializable(typeof(ChatCompletionResponse))]
 [JsonSerializable(typeof(ChatCompletionChunk))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ReadyResponse))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(TokenizeResponse))]
+[JsonSerializable(typeof(DetokenizeResponse))]
+[JsonSerializable(typeof(int[]))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext
 {
     /// <summary>

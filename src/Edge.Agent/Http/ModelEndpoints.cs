@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Edge.Runtime.Inference;
+using static Edge.Agent.Http.JsonFields;
+
+namespace Edge.Agent.Http;
+
+/// <summary>GET /v1/models, POST /v1/tokenize and POST /v1/detokenize (vLLM's shapes for the last two).</summary>
+internal static class ModelEndpoints
+{
+    private static readonly HashSet<string> TokenizeFields = ["model", "prompt", "messages", "add_special_tokens", "add_generation_prompt"];
+    private static readonly HashSet<string> DetokenizeFields = ["model", "tokens"];
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/v1/models", new RequestDelegate(ListAsync));
+        app.MapPost("/v1/tokenize", new RequestDelegate(TokenizeAsync));
+        app.MapPost("/v1/detokenize", new RequestDelegate(DetokenizeAsync));
+    }
+
+    private static Task ListAsync(HttpContext context)
+    {
+        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        var manifest = engine.Package.Manifest;
+        var card = new ModelCard(manifest.Name, "model", manifest.Created.ToUnixTimeSeconds(), "deepseek-edge", engine.ContextLength);
+        return context.Response.WriteAsJsonAsync(new ModelList("list", [card]), AgentJsonContext.Readable.ModelList);
+    }
+
+    private static async Task TokenizeAsync(HttpContext context)
+    {
+        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        using var body = await GenerationReply.ReadBodyAsync(context);
+        if (body is null)
+            return;
+        try
+        {
+            var root = RequireObject(body.RootElement);
+            RefuseUnknown(root, TokenizeFields);
+            OptionalString(root, "model");
+            int[] tokens;
+            bool hasPrompt = root.TryGetProperty("prompt", out _), hasMessages = root.TryGetProperty("messages", out _);
+            if (hasPrompt == hasMessages)
+                throw new BadRequestException("Send exactly one of 'prompt' and 'messages'.", hasPrompt ? "messages" : "prompt");
+            if (hasPrompt)
+            {
+                string prompt = OptionalString(root, "prompt") ?? throw new BadRequestException("'prompt' must be a string.", "prompt");
+                tokens = engine.Tokenizer.Encode(prompt, OptionalBool(root, "add_special_tokens") ?? true);
+            }
+            else
+            {
+                var messages = ChatCompletionRequest.NormaliseMessages(root);
+                tokens = engine.EncodeChat(messages, addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true);
+            }
+            await context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
+        }
+        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        {
+            await OpenAiErrors.WriteAsync(context, e);
+        }
+    }
+
+    private static async Task DetokenizeAsync(HttpContext context)
+    {
+        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        using var body = await GenerationReply.ReadBodyAsync(context);
+        if (body is null)
+            return;
+        try
+        {
+            var root = RequireObject(body.RootElement);
+            RefuseUnknown(root, DetokenizeFields);
+            OptionalString(root, "model");
+            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
+                throw new BadRequestException("'tokens' is required: an array of token ids.", "tokens");
+            var ids = new List<int>(tokens.GetArrayLength());
+            foreach (var token in tokens.EnumerateArray())
+            {
+                if (token.ValueKind != JsonValueKind.Number || !token.TryGetInt32(out int id) || id < 0 || id >= engine.Tokenizer.VocabularySize)
+                    throw new BadRequestException($"'tokens' holds {token.GetRawText()}, which is not a token id (0..{engine.Tokenizer.VocabularySize - 1}).", "tokens");
+                ids.Add(id);
+            }
+            await context.Response.WriteAsJsonAsync(new DetokenizeResponse(engine.Tokenizer.Decode(ids)), AgentJsonContext.Readable.DetokenizeResponse);
+        }
+        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        {
+            await OpenAiErrors.WriteAsync(context, e);
+        }
+    }
+
+    private static JsonElement RequireObject(JsonElement root) => root.ValueKind == JsonValueKind.Object
+        ? root
+        : throw new BadRequestException($"The request body must be a JSON object, not {Describe(root.ValueKind)}.");
+}

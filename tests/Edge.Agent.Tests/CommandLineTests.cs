@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Edge.Runtime.Tokenization;
+using Edge.TestSupport;
+
+namespace Edge.Agent.Tests;
+
+/// <summary>The deepseek-edge executable's commands, run as a separate process.</summary>
+[TestClass]
+public sealed class CommandLineTests
+{
+    private static (int ExitCode, string Stdout, string Stderr) Run(string stdin, params string[] args)
+    {
+        string binary = Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(binary);
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        Assert.IsTrue(process.WaitForExit(60_000), "the command did not finish");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [TestMethod]
+    public void TokenizeWritesOneArrayPerLineFromAFolderWithOnlyTokenizerFiles()
+    {
+        string folder = Directory.CreateTempSubdirectory("tokenizer-only").FullName;
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(RepositoryPaths.DefaultModel, file), Path.Combine(folder, file));
+        var tokenizer = ModelTokenizer.Load(folder);
+
+        var (exit, stdout, _) = Run("Hello world\n你好\n\n", "tokenize", "--tokenizer", folder);
+        Assert.AreEqual(0, exit);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(3, lines);
+        CollectionAssert.AreEqual(tokenizer.Encode("Hello world"), JsonSerializer.Deserialize<int[]>(lines[0]));
+        CollectionAssert.AreEqual(tokenizer.Encode("你好"), JsonSerializer.Deserialize<int[]>(lines[1]));
+
+        var (noSpecialExit, noSpecial, _) = Run("Hello world\n", "tokenize", "--tokenizer", folder, "--no-special-tokens");
+        Assert.AreEqual(0, noSpecialExit);
+        CollectionAssert.AreEqual(tokenizer.Encode("Hello world", addSpecialTokens: false), JsonSerializer.Deserialize<int[]>(noSpecial.Trim()));
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [TestMethod]
+    public void DetokenizeWritesOneStringPerLineAndFlagsBadLines()
+    {
+        var tokenizer = ModelTokenizer.Load(RepositoryPaths.DefaultModel);
+        string ids = JsonSerializer.Serialize(tokenizer.Encode("Valve 7 open", addSpecialTokens: false));
+        var (exit, stdout, stderr) = Run($"{ids}\nnot json\n[1, 999999999]\n{ids}\n", "detokenize", "--tokenizer", RepositoryPaths.DefaultModel);
+        Assert.AreEqual(1, exit, "bad lines make the exit code 1");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        CollectionAssert.AreEqual(new[] { "\"Valve 7 open\"", "null", "null", "\"Valve 7 open\"" }, lines);
+        StringAssert.Contains(stderr, "line 2");
+        StringAssert.Contains(stderr, "line 3");
+    }
+
+    [TestMethod]
+    public void GeneratePrintsACompletion()
+    {
+        var (exit, stdout, stderr) = Run("", "generate", "--prompt", "Hello", "--max-tokens", "5");
+        Assert.AreEqual(0, exit, stderr);
+        Assert.IsFalse(string.IsNullOrWhiteSpace(stdout));
+        StringAssert.Contains(stderr, "5 completion tokens");
+    }
+
+    [TestMethod]
+    public void AMissingModelIsAClearErrorNotACrash()
+    {
+        var (exit, _, stderr) = Run("", "generate", "--model", "/nonexistent/model", "--prompt", "x");
+        Assert.AreEqual(2, exit);
+        StringAssert.Contains(stderr, "/nonexistent/model does not exist");
+    }
+}

@@ -22,7 +22,7 @@ try
 {
     return await parsed.InvokeAsync();
 }
-catch (Exception e) when (e is ModelLoadException or GenerationRequestException)
+catch (Exception e) when (e is ModelLoadException or GenerationRequestException or Edge.Agent.Hosting.ConfigurationException)
 {
     Console.Error.WriteLine($"deepseek-edge: {e.Message}");
     return 2;

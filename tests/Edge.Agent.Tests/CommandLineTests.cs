@@ -9,10 +9,14 @@ namespace Edge.Agent.Tests;
 [TestClass]
 public sealed class CommandLineTests
 {
-    private static (int ExitCode, string Stdout, string Stderr) Run(string stdin, params string[] args)
+    private static (int ExitCode, string Stdout, string Stderr) Run(string stdin, params string[] args) => RunWith([], stdin, args);
+
+    private static (int ExitCode, string Stdout, string Stderr) RunWith(Dictionary<string, string> environment, string stdin, params string[] args)
     {
         string binary = Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
         start.ArgumentList.Add(binary);
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
@@ -74,5 +78,18 @@ public sealed class CommandLineTests
         var (exit, _, stderr) = Run("", "generate", "--model", "/nonexistent/model", "--prompt", "x");
         Assert.AreEqual(2, exit);
         StringAssert.Contains(stderr, "/nonexistent/model does not exist");
+    }
+
+    [TestMethod]
+    public void ABadConfigurationValueStopsStartUpNamingTheKey()
+    {
+        string state = Directory.CreateTempSubdirectory("dsedge-config").FullName;
+        var (exit, _, stderr) = RunWith(new() { ["DSEDGE_Engine__StrictProviders"] = "maybe" }, "", "serve", "--urls", "http://127.0.0.1:0", "--state-dir", state);
+        Assert.AreEqual(2, exit);
+        StringAssert.Contains(stderr, "Configuration Engine:StrictProviders");
+
+        var (strictExit, _, strictError) = Run("", "serve", "--urls", "http://127.0.0.1:0", "--state-dir", state, "--Engine:Providers=cuda,cpu", "--Engine:StrictProviders=true");
+        Assert.AreEqual(2, strictExit);
+        StringAssert.Contains(strictError, "'cuda' is not available");
     }
 }

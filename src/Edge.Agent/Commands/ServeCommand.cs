@@ -12,7 +12,9 @@ internal static class ServeCommand
 
     public static Command Create()
     {
+        // Anything else on the command line is configuration: --Engine:Providers=xnnpack,cpu
         var command = new Command("serve", "Serve the model over HTTP (the default command).") { Model, Urls, StateDirectory };
+        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellation) => RunAsync(result, cancellation));
         return command;
     }

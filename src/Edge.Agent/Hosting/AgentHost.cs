@@ -1,5 +1,4 @@
 using Edge.Agent.Http;
-using Edge.Runtime;
 using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Hosting;
@@ -10,6 +9,8 @@ namespace Edge.Agent.Hosting;
 /// </summary>
 internal static class AgentHost
 {
+    public const string SystemConfigurationDirectory = "/etc/deepseek-edge";
+
     public sealed record Settings(string ModelDirectory, string Urls, string StateDirectory);
 
     public static WebApplication Build(Settings settings, string[] configurationArgs)
@@ -19,16 +20,25 @@ internal static class AgentHost
             Args = configurationArgs,
             ContentRootPath = AppContext.BaseDirectory, // appsettings.json sits next to the binary
         });
+        // appsettings.json < /etc/deepseek-edge/*.json < DSEDGE_ environment < command line.
+        if (Directory.Exists(SystemConfigurationDirectory))
+        {
+            foreach (string file in Directory.EnumerateFiles(SystemConfigurationDirectory, "*.json").Order(StringComparer.Ordinal))
+                builder.Configuration.AddJsonFile(file, optional: true, reloadOnChange: false);
+        }
         builder.Configuration.AddEnvironmentVariables(prefix: "DSEDGE_");
+        builder.Configuration.AddCommandLine(configurationArgs);
         builder.Services.AddSystemd();
         builder.WebHost.UseUrls(settings.Urls);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
 
         Directory.CreateDirectory(settings.StateDirectory);
-        var engine = InferenceEngine.Load(settings.ModelDirectory, new EngineOptions());
+        var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory));
         builder.Services.AddSingleton(engine);
 
         var app = builder.Build();
+        foreach (string warning in engine.Warnings)
+            AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);

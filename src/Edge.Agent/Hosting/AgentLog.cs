@@ -4,4 +4,7 @@ internal static partial class AgentLog
 {
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Name} {Version} loaded from {Directory} on the {Provider} provider; state in {State}.")]
     public static partial void ModelLoaded(ILogger logger, string name, string version, string directory, string provider, string state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    public static partial void EngineWarning(ILogger logger, string warning);
 }

@@ -1,4 +1,5 @@
 using Edge.Runtime.Packaging;
+using Edge.Runtime.Providers;
 using Edge.Runtime.Sampling;
 using Edge.Runtime.Templates;
 using Edge.Runtime.Tokenization;
@@ -33,11 +34,11 @@ public sealed class InferenceEngine : IDisposable
     public ChatTemplate? ChatTemplate { get; }
     public int ContextLength => Package.GenAi.Model.ContextLength;
 
-    /// <summary>
-    /// The execution provider running the model. Only ONNX Runtime's CPU provider is wired up so
-    /// far; choosing among providers (CUDA, TensorRT, XNNPACK) is a later step.
-    /// </summary>
-    public string Provider { get; } = "cpu";
+    /// <summary>The execution provider running the model: the first of the requested list this ONNX Runtime has.</summary>
+    public string Provider { get; private init; } = "cpu";
+
+    /// <summary>What the load skipped or worked around (unavailable providers), for the host to log.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
 
     public static InferenceEngine Load(string packageDirectory, EngineOptions? options = null)
     {
@@ -50,13 +51,14 @@ public sealed class InferenceEngine : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             IntraOpNumThreads = options.IntraOpThreads,
         };
+        var (provider, warnings) = ExecutionProviderSelector.Configure(sessionOptions, options);
         var session = ModelSession.Open(package.DecoderPath, sessionOptions);
         if (session.VocabularySize < tokenizer.VocabularySize)
         {
             session.Dispose();
             throw new ModelLoadException($"{package.DecoderPath} produces {session.VocabularySize} logits but the tokenizer has {tokenizer.VocabularySize} ids.");
         }
-        return new InferenceEngine(package, tokenizer, chatTemplate, session);
+        return new InferenceEngine(package, tokenizer, chatTemplate, session) { Provider = provider, Warnings = warnings };
     }
 
     private static ChatTemplate? LoadChatTemplate(string directory, TokenizerConfig config)

@@ -61,6 +61,23 @@ public sealed class ExportTests
     }
 
     [TestMethod]
+    public void BothCacheLayoutsVerifyAndGenerateTheSameTokens()
+    {
+        string concat = Path.Combine(s_work, "package-concat");
+        Assert.AreEqual(0, Cli("export", "--checkpoint", s_checkpoint, "--out", concat, "--cache-layout", "concat"));
+        Assert.IsFalse(ModelPackage.Open(concat).GenAi.Search.PastPresentShareBuffer);
+        Assert.IsTrue(ModelPackage.Open(s_package).GenAi.Search.PastPresentShareBuffer);
+        Assert.IsLessThanOrEqualTo(ExportVerifier.DefaultTolerance, ExportVerifier.Run(s_checkpoint, concat, "Conveyor 4 stopped.", decodeSteps: 8).MaxAbsDifference);
+
+        using var sharedEngine = InferenceEngine.Load(s_package);
+        using var concatEngine = InferenceEngine.Load(concat);
+        var settings = new GenerationSettings { MaxTokens = 24, StopAtEos = false };
+        CollectionAssert.AreEqual(
+            sharedEngine.Complete("Robot cell 2 reports", settings).CompletionIds.ToList(),
+            concatEngine.Complete("Robot cell 2 reports", settings).CompletionIds.ToList());
+    }
+
+    [TestMethod]
     public void CheckpointUsesHuggingFaceNames()
     {
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_checkpoint, "config.json")));

@@ -27,21 +27,23 @@ internal sealed class DeepSeekV3OnnxExporter
 
     private readonly DeepSeekV3Config _config;
     private readonly IReadOnlyDictionary<string, (long[] Shape, float[] Data)> _weights;
+    private readonly CacheLayout _layout;
     private readonly OnnxGraphBuilder _g = new();
 
-    private DeepSeekV3OnnxExporter(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights)
+    private DeepSeekV3OnnxExporter(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, CacheLayout layout)
     {
         _config = config;
         _weights = weights;
+        _layout = layout;
     }
 
     public static string PastName(int layer, string cache) => $"past_key_values.{layer}.{cache}";
 
     public static string PresentName(int layer, string cache) => $"present.{layer}.{cache}";
 
-    public static void Export(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, string path)
+    public static void Export(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, string path, CacheLayout layout)
     {
-        var model = new DeepSeekV3OnnxExporter(config, weights).Build();
+        var model = new DeepSeekV3OnnxExporter(config, weights, layout).Build();
         using var file = File.Create(path);
         model.WriteTo(file);
     }
@@ -50,23 +52,29 @@ internal sealed class DeepSeekV3OnnxExporter
     {
         var c = _config;
         string inputIds = _g.Input("input_ids", DataType.Int64, "batch", "sequence");
-        string attentionMask = _g.Input("attention_mask", DataType.Int64, "batch", "total_sequence");
+        // Concatenating caches grow by S each step; shared ones are a fixed-capacity buffer that
+        // the graph writes into at position_ids and that is fed back as the next past unchanged.
+        bool shared = _layout == CacheLayout.Shared;
+        string keysAxis = shared ? "cache_capacity" : "total_sequence";
+        string pastAxis = shared ? "cache_capacity" : "past_sequence";
+        string attentionMask = _g.Input("attention_mask", DataType.Int64, "batch", keysAxis);
         string positionIds = _g.Input("position_ids", DataType.Int64, "batch", "sequence");
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
-            _g.Input(PastName(layer, LatentCache), DataType.Float, "batch", "past_sequence", c.KvLoraRank);
-            _g.Input(PastName(layer, RopeKeyCache), DataType.Float, "batch", "past_sequence", c.QkRopeHeadDim);
+            _g.Input(PastName(layer, LatentCache), DataType.Float, "batch", pastAxis, c.KvLoraRank);
+            _g.Input(PastName(layer, RopeKeyCache), DataType.Float, "batch", pastAxis, c.QkRopeHeadDim);
         }
 
         string embedding = Weight("model.embed_tokens.weight");
         string h = _g.Op("Gather", [embedding, inputIds], ("axis", 0L));
         var rope = RopeTables(positionIds);
-        string mask = AttentionMask(inputIds, attentionMask);
+        string mask = AttentionMask(positionIds, attentionMask);
+        string? cacheIndices = shared ? CacheWriteIndices(positionIds) : null;
 
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
             string prefix = $"model.layers.{layer}.";
-            string attention = Attention(layer, RmsNorm(h, prefix + "input_layernorm.weight"), rope, mask);
+            string attention = Attention(layer, RmsNorm(h, prefix + "input_layernorm.weight"), rope, mask, cacheIndices);
             h = _g.Op("Add", [h, attention]);
             string normed = RmsNorm(h, prefix + "post_attention_layernorm.weight");
             string mlp = layer < c.FirstKDenseReplace ? Mlp(normed, prefix + "mlp.") : Moe(normed, prefix + "mlp.");
@@ -78,13 +86,13 @@ internal sealed class DeepSeekV3OnnxExporter
         _g.Output("logits", DataType.Float, "batch", "sequence", c.VocabSize);
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
-            _g.Output(PresentName(layer, LatentCache), DataType.Float, "batch", "total_sequence", c.KvLoraRank);
-            _g.Output(PresentName(layer, RopeKeyCache), DataType.Float, "batch", "total_sequence", c.QkRopeHeadDim);
+            _g.Output(PresentName(layer, LatentCache), DataType.Float, "batch", keysAxis, c.KvLoraRank);
+            _g.Output(PresentName(layer, RopeKeyCache), DataType.Float, "batch", keysAxis, c.QkRopeHeadDim);
         }
         return _g.Build("DeepSeek-V3 architecture (MLA + DeepSeekMoE) exported by edge-distill. Linear weights are stored transposed ([in, out]) for MatMul.");
     }
 
-    private string Attention(int layer, string x, (string Cos, string Sin) rope, string mask)
+    private string Attention(int layer, string x, (string Cos, string Sin) rope, string mask, string? cacheIndices)
     {
         var c = _config;
         string prefix = $"model.layers.{layer}.self_attn.";
@@ -101,8 +109,8 @@ internal sealed class DeepSeekV3OnnxExporter
         var kvParts = _g.OpWithOutputs("Split", [compressed, _g.Int64s(c.KvLoraRank, c.QkRopeHeadDim)], 2, ("axis", -1L));
         string latent = RmsNorm(kvParts[0], prefix + "kv_a_layernorm.weight");
         string kRope = ApplyRope(kvParts[1], rope.Cos, rope.Sin, rank: 3);
-        string allLatent = _g.OpNamed("Concat", DeepSeekV3OnnxExporter.PresentName(layer, LatentCache), [PastName(layer, LatentCache), latent], ("axis", 1L));
-        string allRope = _g.OpNamed("Concat", DeepSeekV3OnnxExporter.PresentName(layer, RopeKeyCache), [PastName(layer, RopeKeyCache), kRope], ("axis", 1L));
+        string allLatent = AppendToCache(PastName(layer, LatentCache), PresentName(layer, LatentCache), latent, cacheIndices);
+        string allRope = AppendToCache(PastName(layer, RopeKeyCache), PresentName(layer, RopeKeyCache), kRope, cacheIndices);
 
         // kv_b_proj ([heads * (nope + v), rank]) split into W_UK [heads, nope, rank] and W_UV^T [heads, rank, v].
         var (keyUp, valueUp) = SplitKvUpProjection(prefix + "kv_b_proj.weight");
@@ -174,20 +182,32 @@ internal sealed class DeepSeekV3OnnxExporter
         return _g.Op("Add", [_g.Op("Mul", [x, cos]), _g.Op("Mul", [rotated, sin])]);
     }
 
-    /// <summary>[B, 1, S, T] boolean: key j is visible to query i when j &lt;= past + i and attention_mask[j] is 1.</summary>
-    private string AttentionMask(string inputIds, string attentionMask)
+    /// <summary>
+    /// [B, 1, S, T] boolean: key j is visible to a query at position p when j &lt;= p and
+    /// attention_mask[j] is 1. Positions are absolute, so this holds for both cache layouts.
+    /// </summary>
+    private string AttentionMask(string positionIds, string attentionMask)
     {
-        string sequence = _g.Op("Gather", [_g.Op("Shape", [inputIds]), _g.Int64s(1)], ("axis", 0L));
-        string total = _g.Op("Gather", [_g.Op("Shape", [attentionMask]), _g.Int64s(1)], ("axis", 0L));
-        string past = _g.Op("Sub", [total, sequence]);
-        string zero = _g.Op("Squeeze", [_g.Int64s(0)]);
-        string one = _g.Op("Squeeze", [_g.Int64s(1)]);
-        string keys = _g.Op("Range", [zero, _g.Op("Squeeze", [total]), one]);
-        string queries = _g.Op("Add", [_g.Op("Range", [zero, _g.Op("Squeeze", [sequence]), one]), _g.Op("Squeeze", [past])]);
-        string causal = _g.Op("LessOrEqual", [keys, _g.Op("Unsqueeze", [queries, _g.Int64s(1)])]);   // [S, T]
-        string padding = _g.Op("Unsqueeze", [_g.Op("Cast", [attentionMask], ("to", (long)DataType.Bool)), _g.Int64s(1, 2)]); // [B, 1, 1, T]
-        return _g.Op("And", [causal, padding]);
+        string keyCount = _g.Op("Squeeze", [_g.Op("Gather", [_g.Op("Shape", [attentionMask]), _g.Int64s(1)], ("axis", 0L))]);
+        string keys = _g.Op("Range", [_g.Op("Squeeze", [_g.Int64s(0)]), keyCount, _g.Op("Squeeze", [_g.Int64s(1)])]);           // [T]
+        string causal = _g.Op("LessOrEqual", [keys, _g.Op("Unsqueeze", [positionIds, _g.Int64s(-1)])]);                       // [B, S, T]
+        string padding = _g.Op("Unsqueeze", [_g.Op("Cast", [attentionMask], ("to", (long)DataType.Bool)), _g.Int64s(1)]);      // [B, 1, T]
+        return _g.Op("Unsqueeze", [_g.Op("And", [causal, padding]), _g.Int64s(1)]);                                         // [B, 1, S, T]
     }
+
+    /// <summary>Shared layout: [B, S, 2] (row, position) pairs where the new positions go in the cache.</summary>
+    private string CacheWriteIndices(string positionIds)
+    {
+        string rows = _g.Op("Range", [_g.Op("Squeeze", [_g.Int64s(0)]),
+            _g.Op("Squeeze", [_g.Op("Gather", [_g.Op("Shape", [positionIds]), _g.Int64s(0)], ("axis", 0L))]), _g.Op("Squeeze", [_g.Int64s(1)])]);
+        string rowPerToken = _g.Op("Expand", [_g.Op("Unsqueeze", [rows, _g.Int64s(-1)]), _g.Op("Shape", [positionIds])]);     // [B, S]
+        return _g.Op("Concat", [_g.Op("Unsqueeze", [rowPerToken, _g.Int64s(-1)]), _g.Op("Unsqueeze", [positionIds, _g.Int64s(-1)])], ("axis", -1L));
+    }
+
+    /// <summary>Concatenated: past then the new rows. Shared: the new rows written into the buffer at their positions.</summary>
+    private string AppendToCache(string past, string present, string rows, string? cacheIndices) => cacheIndices is null
+        ? _g.OpNamed("Concat", present, [past, rows], ("axis", 1L))
+        : _g.OpNamed("ScatterND", present, [past, cacheIndices, rows]);
 
     private string Mlp(string x, string prefix)
     {
@@ -299,4 +319,18 @@ internal sealed class DeepSeekV3OnnxExporter
                 destination[col * rows + r] = source[r * columns + col];
         }
     }
+}
+
+/// <summary>How the exported decoder keeps its state between steps.</summary>
+public enum CacheLayout
+{
+    /// <summary>Optimum style: present = concat(past, new); the state grows every step.</summary>
+    Concat,
+
+    /// <summary>
+    /// onnxruntime-genai's past_present_share_buffer: past and present are one buffer of the
+    /// context's capacity; the graph writes the new rows at position_ids and the runtime feeds
+    /// the same buffer back, so nothing is reallocated or copied between steps.
+    /// </summary>
+    Shared,
 }

@@ -25,7 +25,7 @@ internal static class ExportVerifier
         var package = ModelPackage.Open(packageDirectory);
         var tokenizer = ModelTokenizer.Load(package.Directory);
         using var options = new SessionOptions();
-        using var session = ModelSession.Open(package.DecoderPath, options);
+        using var session = ModelSession.Open(package, options);
         using var state = session.CreateState();
         using var noGrad = no_grad();
 

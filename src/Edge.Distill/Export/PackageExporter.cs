@@ -13,7 +13,7 @@ internal static class PackageExporter
     public const string SmokePrompt = "The machine status is";
     private const int SmokeTokens = 8;
 
-    public static ModelManifest Export(string checkpointDirectory, string packageDirectory, string name, string version)
+    public static ModelManifest Export(string checkpointDirectory, string packageDirectory, string name, string version, CacheLayout layout = CacheLayout.Shared)
     {
         var config = DeepSeekV3Config.Load(Path.Combine(checkpointDirectory, DeepSeekV3Config.FileName));
         var weights = Safetensors.Read(Path.Combine(checkpointDirectory, Checkpoint.WeightsFile));
@@ -21,11 +21,11 @@ internal static class PackageExporter
             Directory.Delete(packageDirectory, recursive: true);
         Directory.CreateDirectory(packageDirectory);
 
-        DeepSeekV3OnnxExporter.Export(config, weights, Path.Combine(packageDirectory, DecoderFile));
+        DeepSeekV3OnnxExporter.Export(config, weights, Path.Combine(packageDirectory, DecoderFile), layout);
         config.Save(Path.Combine(packageDirectory, DeepSeekV3Config.FileName));
         Checkpoint.CopyTokenizer(checkpointDirectory, packageDirectory);
         File.WriteAllText(Path.Combine(packageDirectory, "generation_config.json"), GenerationConfig(config));
-        File.WriteAllText(Path.Combine(packageDirectory, GenAiConfig.FileName), ModelPackage.Serialize(GenAi(config)));
+        File.WriteAllText(Path.Combine(packageDirectory, GenAiConfig.FileName), ModelPackage.Serialize(GenAi(config, layout)));
 
         var manifest = ModelPackage.WriteManifest(packageDirectory, files => Describe(config, name, version, files, smokeTest: null));
         // The smoke test is what this exact package produces greedily; a device re-checks it before serving an update.
@@ -83,7 +83,7 @@ internal static class PackageExporter
         return (common + moeLayers * moe, common + moeLayers * moeActive);
     }
 
-    private static GenAiConfig GenAi(DeepSeekV3Config c) => new()
+    private static GenAiConfig GenAi(DeepSeekV3Config c, CacheLayout layout) => new()
     {
         Model = new GenAiModel
         {
@@ -114,7 +114,7 @@ internal static class PackageExporter
                 },
             },
         },
-        Search = new GenAiSearch { MaxLength = c.MaxPositionEmbeddings },
+        Search = new GenAiSearch { MaxLength = c.MaxPositionEmbeddings, PastPresentShareBuffer = layout == CacheLayout.Shared },
     };
 
     private static string GenerationConfig(DeepSeekV3Config c)

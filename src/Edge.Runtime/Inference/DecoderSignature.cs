@@ -74,6 +74,14 @@ internal sealed record DecoderSignature(
 /// <summary>One recurrent state tensor: its past input, present output and the axis it grows along.</summary>
 internal sealed record StateTensor(string PastName, string PresentName, int[] Dimensions, int SequenceAxis)
 {
+    /// <summary>A shared buffer's shape: the sequence axis is the capacity.</summary>
+    public long[] CapacityShape(int batch, int capacity)
+    {
+        var shape = EmptyShape(batch);
+        shape[SequenceAxis] = capacity;
+        return shape;
+    }
+
     public long[] EmptyShape(int batch)
     {
         var shape = new long[Dimensions.Length];

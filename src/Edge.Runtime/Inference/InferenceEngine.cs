@@ -52,7 +52,7 @@ public sealed class InferenceEngine : IDisposable
             IntraOpNumThreads = options.IntraOpThreads,
         };
         var (provider, warnings) = ExecutionProviderSelector.Configure(sessionOptions, options);
-        var session = ModelSession.Open(package.DecoderPath, sessionOptions);
+        var session = ModelSession.Open(package, sessionOptions);
         if (session.VocabularySize < tokenizer.VocabularySize)
         {
             session.Dispose();

@@ -5,7 +5,9 @@ namespace Edge.Runtime.Inference;
 
 /// <summary>
 /// An ONNX Runtime session over a decoder that follows the runtime's conventions
-/// (see <see cref="DecoderSignature"/>), stepping one sequence at a time.
+/// (see <see cref="DecoderSignature"/>), stepping one sequence at a time. Handles both cache
+/// layouts: shared buffers updated in place (bound once through an IOBinding), and
+/// concatenating caches whose present tensors become the next past.
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
@@ -14,10 +16,12 @@ public sealed class ModelSession : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
 
-    private ModelSession(InferenceSession session, DecoderSignature signature)
+    private ModelSession(InferenceSession session, DecoderSignature signature, bool sharedBuffers, int capacity)
     {
         _session = session;
         _signature = signature;
+        SharesBuffers = sharedBuffers;
+        Capacity = capacity;
         var inputs = new List<string> { DecoderSignature.InputIds, DecoderSignature.AttentionMask };
         if (signature.HasPositionIds)
             inputs.Add(DecoderSignature.PositionIds);
@@ -28,13 +32,27 @@ public sealed class ModelSession : IDisposable
 
     public int VocabularySize => _signature.VocabularySize;
 
+    /// <summary>Whether past and present share one buffer of <see cref="Capacity"/> positions.</summary>
+    public bool SharesBuffers { get; }
+
+    /// <summary>Most positions a sequence can hold.</summary>
+    public int Capacity { get; }
+
     /// <summary>Names of the state tensors, for diagnostics.</summary>
     public IReadOnlyList<string> StateNames => _signature.State.Select(s => s.PastName).ToList();
 
-    public static ModelSession Open(string modelPath, SessionOptions options)
+    internal InferenceSession Session => _session;
+
+    /// <summary>Opens a package's decoder with the cache layout its genai_config.json declares.</summary>
+    public static ModelSession Open(Packaging.ModelPackage package, SessionOptions options) =>
+        Open(package.DecoderPath, options, package.GenAi.Search.PastPresentShareBuffer, package.GenAi.Model.ContextLength);
+
+    public static ModelSession Open(string modelPath, SessionOptions options, bool sharedBuffers = false, int capacity = 0)
     {
         if (!File.Exists(modelPath))
             throw new ModelLoadException($"{modelPath} is missing.");
+        if (sharedBuffers && capacity <= 0)
+            throw new ArgumentOutOfRangeException(nameof(capacity), "A shared-buffer model needs its capacity (the context length).");
         InferenceSession session;
         try
         {
@@ -46,7 +64,10 @@ public sealed class ModelSession : IDisposable
         }
         try
         {
-            return new ModelSession(session, DecoderSignature.Read(session, modelPath));
+            var signature = DecoderSignature.Read(session, modelPath);
+            if (sharedBuffers && !signature.HasPositionIds)
+                throw new ModelLoadException($"{modelPath}: a shared-buffer model needs a position_ids input (it says where new rows go).");
+            return new ModelSession(session, signature, sharedBuffers, sharedBuffers ? capacity : int.MaxValue);
         }
         catch
         {
@@ -57,10 +78,41 @@ public sealed class ModelSession : IDisposable
 
     public DecoderState CreateState()
     {
-        var past = _signature.State
-            .Select(s => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, s.EmptyShape(batch: 1)))
-            .ToArray();
-        return new DecoderState(past, VocabularySize);
+        var state = new DecoderState(VocabularySize, Capacity);
+        if (!SharesBuffers)
+        {
+            state.Past = _signature.State
+                .Select(s => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, s.EmptyShape(batch: 1)))
+                .ToArray();
+            return state;
+        }
+
+        var binding = state.Own(_session.CreateIoBinding());
+        foreach (var tensor in _signature.State)
+        {
+            // One zeroed buffer per state tensor, bound as both past and present: the graph
+            // writes the new rows in place and the buffer is already the next step's past.
+            var buffer = state.Own(OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, tensor.CapacityShape(batch: 1, Capacity)));
+            buffer.GetTensorMutableDataAsSpan<float>().Clear();
+            binding.BindInput(tensor.PastName, buffer);
+            binding.BindOutput(tensor.PresentName, buffer);
+        }
+        long[] mask = new long[Capacity], token = new long[1], position = new long[1];
+        var shared = new DecoderState.SharedBuffers
+        {
+            Binding = binding,
+            RunOptions = state.Own(new RunOptions()),
+            Mask = mask,
+            TokenId = token,
+            Position = position,
+            MaskValue = state.Own(OrtValue.CreateTensorValueFromMemory(mask, [1, Capacity])),
+            TokenValue = state.Own(OrtValue.CreateTensorValueFromMemory(token, [1, 1])),
+            PositionValue = state.Own(OrtValue.CreateTensorValueFromMemory(position, [1, 1])),
+            LogitsValue = state.Own(OrtValue.CreateTensorValueFromMemory(state.LastLogits, [1, 1, VocabularySize])),
+        };
+        binding.BindInput(DecoderSignature.AttentionMask, shared.MaskValue);
+        state.Shared = shared;
+        return state;
     }
 
     /// <summary>
@@ -72,6 +124,65 @@ public sealed class ModelSession : IDisposable
     {
         if (tokens.IsEmpty)
             throw new ArgumentException("A step needs at least one token.", nameof(tokens));
+        if (state.Length + tokens.Length > state.Capacity)
+            throw new InvalidOperationException($"The state holds {state.Length} of {state.Capacity} positions; {tokens.Length} more do not fit.");
+        return state.Shared is { } shared
+            ? StepShared(state, shared, tokens, allLogits)
+            : StepConcatenating(state, tokens, allLogits);
+    }
+
+    private float[]? StepShared(DecoderState state, DecoderState.SharedBuffers shared, ReadOnlySpan<int> tokens, bool allLogits)
+    {
+        int count = tokens.Length;
+        shared.Mask.AsSpan(state.Length, count).Fill(1);
+        var binding = shared.Binding;
+        if (count == 1 && !allLogits)
+        {
+            // The decode step: every buffer is already bound; only two numbers change.
+            shared.TokenId[0] = tokens[0];
+            shared.Position[0] = state.Length;
+            if (!shared.DecodeBound)
+            {
+                binding.BindInput(DecoderSignature.InputIds, shared.TokenValue);
+                binding.BindInput(DecoderSignature.PositionIds, shared.PositionValue);
+                binding.BindOutput(DecoderSignature.Logits, shared.LogitsValue);
+                shared.DecodeBound = true;
+            }
+            _session.RunWithBinding(shared.RunOptions, binding);
+            state.Length += 1;
+            return null;
+        }
+
+        var ids = new long[count];
+        var positions = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            ids[i] = tokens[i];
+            positions[i] = state.Length + i;
+        }
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, count]);
+        using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
+        var logitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, count, VocabularySize]);
+        try
+        {
+            binding.BindInput(DecoderSignature.InputIds, idsValue);
+            binding.BindInput(DecoderSignature.PositionIds, positionsValue);
+            binding.BindOutput(DecoderSignature.Logits, logitsValue);
+            shared.DecodeBound = false;
+            _session.RunWithBinding(shared.RunOptions, binding);
+            var logits = logitsValue.GetTensorDataAsSpan<float>();
+            logits.Slice((count - 1) * VocabularySize, VocabularySize).CopyTo(state.LastLogits);
+            state.Length += count;
+            return allLogits ? logits.ToArray() : null;
+        }
+        finally
+        {
+            logitsValue.Dispose();
+        }
+    }
+
+    private float[]? StepConcatenating(DecoderState state, ReadOnlySpan<int> tokens, bool allLogits)
+    {
         int count = tokens.Length;
         int total = state.Length + count;
         var ids = new long[count];

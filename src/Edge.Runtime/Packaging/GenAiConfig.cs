@@ -63,4 +63,10 @@ public sealed record GenAiSearch
     public int TopK { get; init; } = 1;
     public float TopP { get; init; } = 1.0f;
     public float RepetitionPenalty { get; init; } = 1.0f;
+
+    /// <summary>
+    /// Past and present are one buffer of the context's capacity that the graph updates in place
+    /// (onnxruntime-genai's flag); otherwise present = concat(past, new).
+    /// </summary>
+    public bool PastPresentShareBuffer { get; init; }
 }

@@ -43,7 +43,7 @@ public sealed class InferenceEngineTests
         // present -> past state, and re-running the full sequence from an empty state each time.
         int[] prompt = s_engine.Tokenizer.Encode("Line 2 reports a temperature alarm");
         using var options = new SessionOptions();
-        using var session = ModelSession.Open(s_engine.Package.DecoderPath, options);
+        using var session = ModelSession.Open(s_engine.Package, options);
         using var cached = session.CreateState();
         session.Step(cached, prompt);
         var sequence = prompt.ToList();
@@ -61,10 +61,28 @@ public sealed class InferenceEngineTests
     }
 
     [TestMethod]
+    public void ADecodeStepAllocatesNoManagedMemory()
+    {
+        using var options = new SessionOptions();
+        using var session = ModelSession.Open(s_engine.Package, options);
+        using var state = session.CreateState();
+        session.Step(state, s_engine.Tokenizer.Encode("Warm up the session"));
+        ReadOnlySpan<int> token = [Greedy.ArgMax(state.LastLogits)];
+        for (int i = 0; i < 3; i++)
+            session.Step(state, token);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+            session.Step(state, token);
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 20;
+        Assert.AreEqual(0L, perStep, $"{perStep} bytes allocated per decode step");
+    }
+
+    [TestMethod]
     public void StateTensorsArePairedByName()
     {
         using var options = new SessionOptions();
-        using var session = ModelSession.Open(s_engine.Package.DecoderPath, options);
+        using var session = ModelSession.Open(s_engine.Package, options);
         CollectionAssert.AreEquivalent(
             Enumerable.Range(0, 3).SelectMany(l => new[] { $"past_key_values.{l}.kv_latent", $"past_key_values.{l}.k_rope" }).ToList(),
             session.StateNames.ToList());

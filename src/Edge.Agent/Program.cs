@@ -13,6 +13,7 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(TokenizeCommands.CreateTokenize());
 root.Subcommands.Add(TokenizeCommands.CreateDetokenize());
+root.Subcommands.Add(BenchCommand.Create());
 root.SetAction((result, cancellation) => ServeCommand.RunAsync(result, cancellation));
 root.TreatUnmatchedTokensAsErrors = false;
 

@@ -1,6 +1,5 @@
 using Edge.Runtime.Packaging;
 using Edge.Runtime.Providers;
-using Edge.Runtime.Sampling;
 using Edge.Runtime.Templates;
 using Edge.Runtime.Tokenization;
 using Microsoft.ML.OnnxRuntime;
@@ -28,6 +27,9 @@ public sealed class InferenceEngine : IDisposable
     }
 
     public ModelPackage Package { get; }
+
+    /// <summary>The decoder session itself, for benchmarks and diagnostics.</summary>
+    internal ModelSession Session => _session;
     public ModelTokenizer Tokenizer { get; }
 
     /// <summary>The model's chat template from tokenizer_config.json; null when it has none.</summary>
@@ -128,59 +130,31 @@ public sealed class InferenceEngine : IDisposable
 
     private IEnumerable<GenerationChunk> Run(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion, CancellationToken cancellation)
     {
-        completion ??= new List<int>(maxTokens);
         using var state = _session.CreateState();
-        var penalties = new PenaltyProcessor(_session.VocabularySize, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens);
-        var sampler = new TokenSampler(settings, _session.VocabularySize);
-        var detokenizer = new IncrementalDetokenizer(Tokenizer);
-        var stops = new StopStringMatcher(settings.StopStrings);
-        var finish = FinishReason.Length;
-
+        var sequence = NewSequence(prompt, settings, maxTokens, completion);
         _session.Step(state, prompt);
-        while (completion.Count < maxTokens)
+        while (true)
         {
             if (cancellation.IsCancellationRequested)
             {
-                finish = FinishReason.Cancelled;
+                sequence.Cancel();
                 break;
             }
-            var logits = state.LastLogits.AsSpan();
-            if (penalties.IsActive)
-                penalties.Apply(logits);
-            int next = sampler.Next(logits);
-            if ((settings.StopAtEos && _eosIds.Contains(next)) || settings.StopTokenIds.Contains(next))
-            {
-                finish = FinishReason.Stop;
-                break;
-            }
-            completion.Add(next);
-            penalties.Accept(next);
-            string text = stops.Push(detokenizer.Push(next));
+            string text = sequence.Advance(state.LastLogits);
             if (text.Length > 0)
                 yield return new GenerationChunk(text);
-            if (stops.Stopped)
-            {
-                finish = FinishReason.Stop;
+            if (sequence.FinishReason is not null)
                 break;
-            }
-            if (completion.Count < maxTokens)
-                _session.Step(state, [next]);
+            _session.Step(state, [sequence.NextToken]);
         }
-
-        // Bytes of an unfinished character and text held back for a possible stop string are
-        // released at the end, unless a stop string (or a cancel) ended the generation.
-        string tail = "";
-        if (finish != FinishReason.Cancelled && !stops.Stopped)
-        {
-            tail = stops.Push(detokenizer.Flush());
-            if (!stops.Stopped)
-                tail += stops.Flush();
-        }
-        yield return new GenerationChunk(tail, finish, new GenerationUsage(prompt.Length, completion.Count));
+        yield return sequence.Finish();
     }
 
+    internal GenerationSequence NewSequence(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null) =>
+        new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion);
+
     /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
-    private int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)
+    internal int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)
     {
         settings.Validate();
         if (promptIds.Count == 0)

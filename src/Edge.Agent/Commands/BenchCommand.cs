@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Inference;
+
+namespace Edge.Agent.Commands;
+
+/// <summary>deepseek-edge bench: the engine's speed on a model, as a table and as JSON.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model package folder (default: the embedded default model)." };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length in tokens.", DefaultValueFactory = _ => 128 };
+        var generate = new Option<int>("--generate") { Description = "Tokens generated per stream.", DefaultValueFactory = _ => 64 };
+        var runs = new Option<int>("--runs") { Description = "Batch-1 runs (the median is reported).", DefaultValueFactory = _ => 3 };
+        var streams = new Option<string>("--streams") { Description = "Concurrent stream counts to measure.", DefaultValueFactory = _ => "4,8,32" };
+        var json = new Option<string>("--json") { Description = "Where to write the JSON report.", DefaultValueFactory = _ => "bench.json" };
+        var command = new Command("bench", "Measure time to first token, decode speed, concurrency, engine overhead and memory.")
+        {
+            model, promptTokens, generate, runs, streams, json,
+        };
+        command.SetAction(result =>
+        {
+            using var engine = InferenceEngine.Load(result.GetValue(model) ?? AgentDefaults.ModelDirectory);
+            var settings = new BenchmarkSettings
+            {
+                PromptTokens = result.GetValue(promptTokens),
+                GeneratedTokens = result.GetValue(generate),
+                Runs = result.GetValue(runs),
+                ConcurrentStreams = [.. result.GetValue(streams)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
+            };
+            var report = EngineBenchmark.Run(engine, settings, step => Console.Error.WriteLine($"bench: {step}"));
+            Print(report);
+            File.WriteAllText(result.GetValue(json)!, JsonSerializer.Serialize(report, BenchmarkJsonContext.Default.BenchmarkReport));
+            Console.WriteLine($"JSON written to {result.GetValue(json)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Print(BenchmarkReport r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(c, $"model {r.Model} on {r.Provider} ({(r.SharedBufferCache ? "shared-buffer" : "concatenating")} cache); {r.Machine}"));
+        Console.WriteLine(string.Create(c, $"prompt {r.PromptTokens} tokens, {r.GeneratedTokens} generated per stream"));
+        Console.WriteLine();
+        Console.WriteLine("| measure | value |");
+        Console.WriteLine("|---|---|");
+        Console.WriteLine(string.Create(c, $"| time to first token | {r.TimeToFirstTokenMs:F1} ms |"));
+        Console.WriteLine(string.Create(c, $"| decode, batch 1 | {r.DecodeTokensPerSecond:F1} tokens/s |"));
+        foreach (var k in r.Concurrency)
+            Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | {k.AggregateTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1) |"));
+        Console.WriteLine(string.Create(c, $"| engine decode step | {r.EngineStepMs:F3} ms |"));
+        Console.WriteLine(string.Create(c, $"| bare session.Run, same inputs | {r.BareRunMs:F3} ms |"));
+        Console.WriteLine(string.Create(c, $"| engine overhead ratio | {r.EngineOverheadRatio:F3} |"));
+        Console.WriteLine(string.Create(c, $"| managed bytes per decode step | {r.AllocatedBytesPerDecodeStep} |"));
+        Console.WriteLine(string.Create(c, $"| peak RSS | {r.PeakRssBytes / 1048576.0:F1} MiB |"));
+    }
+}

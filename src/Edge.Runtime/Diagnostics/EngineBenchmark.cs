@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using Edge.Runtime.Inference;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Edge.Runtime.Diagnostics;
+
+/// <summary>What <see cref="EngineBenchmark"/> measures with.</summary>
+public sealed record BenchmarkSettings
+{
+    public int PromptTokens { get; init; } = 128;
+    public int GeneratedTokens { get; init; } = 64;
+    public int Runs { get; init; } = 3;
+    public IReadOnlyList<int> ConcurrentStreams { get; init; } = [4, 8, 32];
+    public int OverheadSteps { get; init; } = 200;
+}
+
+public sealed record BenchmarkReport
+{
+    public required string Model { get; init; }
+    public required string Provider { get; init; }
+    public required bool SharedBufferCache { get; init; }
+    public required int PromptTokens { get; init; }
+    public required int GeneratedTokens { get; init; }
+    public required double TimeToFirstTokenMs { get; init; }
+    public required double DecodeTokensPerSecond { get; init; }
+    public required IReadOnlyList<ConcurrencyResult> Concurrency { get; init; }
+    public required double EngineStepMs { get; init; }
+    public required double BareRunMs { get; init; }
+    public double EngineOverheadRatio => EngineStepMs / BareRunMs;
+    public required long AllocatedBytesPerDecodeStep { get; init; }
+    public required long PeakRssBytes { get; init; }
+    public required string Machine { get; init; }
+}
+
+public sealed record ConcurrencyResult(int Streams, double AggregateTokensPerSecond, double RatioToBatch1);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(BenchmarkReport))]
+public sealed partial class BenchmarkJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Measures the engine on its model in one process, so that ratios compare like with like on a
+/// shared, noisy machine. A benchmark, not a test: nothing here asserts a timing.
+/// </summary>
+public static class EngineBenchmark
+{
+    public static BenchmarkReport Run(InferenceEngine engine, BenchmarkSettings settings, Action<string>? progress = null)
+    {
+        int[] prompt = FixedPrompt(engine, settings.PromptTokens);
+        var greedy = new GenerationSettings { MaxTokens = settings.GeneratedTokens, StopAtEos = false };
+
+        progress?.Invoke("warm-up");
+        engine.Generate(prompt, greedy with { MaxTokens = 4 });
+
+        progress?.Invoke("batch 1");
+        var ttfts = new List<double>();
+        var decodeRates = new List<double>();
+        for (int run = 0; run < settings.Runs; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            double firstToken = 0;
+            int tokens = 0;
+            foreach (var chunk in engine.Stream(prompt, greedy))
+            {
+                if (chunk.Usage is null && firstToken == 0)
+                    firstToken = clock.Elapsed.TotalMilliseconds;
+                if (chunk.Usage is { } usage)
+                    tokens = usage.CompletionTokens;
+            }
+            double total = clock.Elapsed.TotalMilliseconds;
+            ttfts.Add(firstToken);
+            decodeRates.Add((tokens - 1) / ((total - firstToken) / 1000.0));
+        }
+        double batch1 = Median(decodeRates);
+
+        var concurrency = new List<ConcurrencyResult>();
+        foreach (int streams in settings.ConcurrentStreams)
+        {
+            progress?.Invoke($"{streams} concurrent streams");
+            var clock = Stopwatch.StartNew();
+            var results = Enumerable.Range(0, streams).AsParallel().WithDegreeOfParallelism(streams)
+                .Select(_ => engine.Generate(prompt, greedy).CompletionIds.Count).ToList();
+            double rate = results.Sum() / clock.Elapsed.TotalSeconds;
+            concurrency.Add(new ConcurrencyResult(streams, rate, rate / batch1));
+        }
+
+        progress?.Invoke("engine step vs bare session.Run");
+        var (engineStep, bareRun, allocated) = StepOverhead(engine, prompt, settings.OverheadSteps);
+
+        return new BenchmarkReport
+        {
+            Model = engine.Package.Manifest.Name,
+            Provider = engine.Provider,
+            SharedBufferCache = engine.Session.SharesBuffers,
+            PromptTokens = prompt.Length,
+            GeneratedTokens = settings.GeneratedTokens,
+            TimeToFirstTokenMs = Median(ttfts),
+            DecodeTokensPerSecond = batch1,
+            Concurrency = concurrency,
+            EngineStepMs = engineStep,
+            BareRunMs = bareRun,
+            AllocatedBytesPerDecodeStep = allocated,
+            PeakRssBytes = PeakRss(),
+            Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
+        };
+    }
+
+    /// <summary>
+    /// Our decode step against session.Run with the same inputs, alternating blocks so both see
+    /// the same machine load. The bare run lets ONNX Runtime allocate its outputs, as a caller
+    /// without IOBinding would.
+    /// </summary>
+    private static (double EngineMs, double BareMs, long AllocatedPerStep) StepOverhead(InferenceEngine engine, int[] prompt, int steps)
+    {
+        var session = engine.Session;
+        using var state = session.CreateState();
+        session.Step(state, prompt);
+        int token = Greedy.ArgMax(state.LastLogits);
+
+        var bare = BareInputs(engine, state, token);
+        try
+        {
+            var inputNames = bare.Select(b => b.Name).ToArray();
+            var inputValues = bare.Select(b => b.Value).ToArray();
+            var outputNames = session.Session.OutputNames.ToArray();
+            using var runOptions = new RunOptions();
+
+            double engineTotal = 0, bareTotal = 0;
+            long allocated = 0;
+            int measured = 0;
+            int blocks = 10, perBlock = Math.Max(1, steps / blocks);
+            for (int block = 0; block < blocks && state.Length + perBlock < state.Capacity; block++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < perBlock; i++)
+                    session.Step(state, [token]);
+                engineTotal += clock.Elapsed.TotalMilliseconds;
+                allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+
+                clock.Restart();
+                for (int i = 0; i < perBlock; i++)
+                {
+                    using var outputs = session.Session.Run(runOptions, inputNames, inputValues, outputNames);
+                }
+                bareTotal += clock.Elapsed.TotalMilliseconds;
+                measured += perBlock;
+            }
+            measured = Math.Max(measured, 1);
+            return (engineTotal / measured, bareTotal / measured, allocated / measured);
+        }
+        finally
+        {
+            foreach (var (_, value) in bare)
+                value.Dispose();
+        }
+    }
+
+    /// <summary>The inputs of one decode step at the state's length, as plain tensors.</summary>
+    private static List<(string Name, OrtValue Value)> BareInputs(InferenceEngine engine, DecoderState state, int token)
+    {
+        var session = engine.Session.Session;
+        var inputs = new List<(string, OrtValue)>();
+        int keys = engine.Session.SharesBuffers ? state.Capacity : state.Length + 1;
+        foreach (var (name, meta) in session.InputMetadata)
+        {
+            OrtValue value = name switch
+            {
+                "input_ids" => OrtValue.CreateTensorValueFromMemory(new long[] { token }, [1, 1]),
+                "position_ids" => OrtValue.CreateTensorValueFromMemory(new long[] { state.Length }, [1, 1]),
+                "attention_mask" => OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, keys).Select(i => i <= state.Length ? 1L : 0L).ToArray(), [1, keys]),
+                _ => StateLike(meta, engine.Session.SharesBuffers ? state.Capacity : state.Length),
+            };
+            inputs.Add((name, value));
+        }
+        return inputs;
+    }
+
+    private static OrtValue StateLike(NodeMetadata meta, int length)
+    {
+        long[] shape = [.. meta.Dimensions.Select((d, i) => d > 0 ? d : i == 0 ? 1L : length)];
+        var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, shape);
+        value.GetTensorMutableDataAsSpan<float>().Clear();
+        return value;
+    }
+
+    /// <summary>A prompt of exactly the requested length, from real text so the tokens are ordinary.</summary>
+    private static int[] FixedPrompt(InferenceEngine engine, int length)
+    {
+        const string text = "The conveyor on line three stopped at 14:32 after the pressure sensor reported 4.7 bar. ";
+        var ids = new List<int>();
+        while (ids.Count < length)
+            ids.AddRange(engine.Tokenizer.Encode(text, addSpecialTokens: false));
+        return [.. ids.Take(length)];
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? 0 : sorted[sorted.Count / 2];
+    }
+
+    private static long PeakRss()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status))
+            return 0;
+        foreach (string line in File.ReadLines(status))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        return 0;
+    }
+}

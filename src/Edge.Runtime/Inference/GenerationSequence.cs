@@ -1,0 +1,86 @@
+using Edge.Runtime.Sampling;
+using Edge.Runtime.Tokenization;
+
+namespace Edge.Runtime.Inference;
+
+/// <summary>
+/// One generation's token-by-token logic, independent of how its steps are run (alone or in a
+/// batch): penalties, sampling, stop tokens, UTF-8-safe detokenization, stop strings, limits.
+/// </summary>
+internal sealed class GenerationSequence
+{
+    private readonly GenerationSettings _settings;
+    private readonly IReadOnlySet<int> _eosIds;
+    private readonly PenaltyProcessor _penalties;
+    private readonly TokenSampler _sampler;
+    private readonly IncrementalDetokenizer _detokenizer;
+    private readonly StopStringMatcher _stops;
+
+    public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null)
+    {
+        _settings = settings;
+        _eosIds = eosIds;
+        Prompt = prompt;
+        MaxTokens = maxTokens;
+        Completion = completion ?? new List<int>(maxTokens);
+        _penalties = new PenaltyProcessor(vocabulary, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens);
+        _sampler = new TokenSampler(settings, vocabulary);
+        _detokenizer = new IncrementalDetokenizer(tokenizer);
+        _stops = new StopStringMatcher(settings.StopStrings);
+    }
+
+    public int[] Prompt { get; }
+    public int MaxTokens { get; }
+    public List<int> Completion { get; }
+
+    /// <summary>Set once the sequence has ended; <see cref="Finish"/> then gives the last chunk.</summary>
+    public FinishReason? FinishReason { get; private set; }
+
+    /// <summary>The token to feed next, valid while the sequence has not finished.</summary>
+    public int NextToken { get; private set; }
+
+    /// <summary>
+    /// Picks the next token from the step's logits (modified in place). Returns the text that is
+    /// now safe to emit (maybe empty); afterwards either <see cref="FinishReason"/> is set or
+    /// <see cref="NextToken"/> must be fed to the model.
+    /// </summary>
+    public string Advance(Span<float> logits)
+    {
+        if (_penalties.IsActive)
+            _penalties.Apply(logits);
+        int next = _sampler.Next(logits);
+        if ((_settings.StopAtEos && _eosIds.Contains(next)) || _settings.StopTokenIds.Contains(next))
+        {
+            FinishReason = Inference.FinishReason.Stop;
+            return "";
+        }
+        Completion.Add(next);
+        _penalties.Accept(next);
+        string text = _stops.Push(_detokenizer.Push(next));
+        if (_stops.Stopped)
+            FinishReason = Inference.FinishReason.Stop;
+        else if (Completion.Count >= MaxTokens)
+            FinishReason = Inference.FinishReason.Length;
+        NextToken = next;
+        return text;
+    }
+
+    public void Cancel() => FinishReason = Inference.FinishReason.Cancelled;
+
+    /// <summary>
+    /// The last chunk: held-back text (an unfinished character, a possible stop string) unless a
+    /// stop string or a cancel ended the sequence, the finish reason and the usage.
+    /// </summary>
+    public GenerationChunk Finish()
+    {
+        var reason = FinishReason ?? Inference.FinishReason.Length;
+        string tail = "";
+        if (reason != Inference.FinishReason.Cancelled && !_stops.Stopped)
+        {
+            tail = _stops.Push(_detokenizer.Flush());
+            if (!_stops.Stopped)
+                tail += _stops.Flush();
+        }
+        return new GenerationChunk(tail, reason, new GenerationUsage(Prompt.Length, Completion.Count));
+    }
+}

@@ -51,7 +51,7 @@ internal static class BenchCommand
         Console.WriteLine(string.Create(c, $"| time to first token | {r.TimeToFirstTokenMs:F1} ms |"));
         Console.WriteLine(string.Create(c, $"| decode, batch 1 | {r.DecodeTokensPerSecond:F1} tokens/s |"));
         foreach (var k in r.Concurrency)
-            Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | {k.AggregateTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1) |"));
+            Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | decode {k.AggregateDecodeTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1); {k.EndToEndTokensPerSecond:F1} tokens/s with prefills |"));
         Console.WriteLine(string.Create(c, $"| engine decode step | {r.EngineStepMs:F3} ms |"));
         Console.WriteLine(string.Create(c, $"| bare session.Run, same inputs | {r.BareRunMs:F3} ms |"));
         Console.WriteLine(string.Create(c, $"| engine overhead ratio | {r.EngineOverheadRatio:F3} |"));

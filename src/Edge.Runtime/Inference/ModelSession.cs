@@ -43,6 +43,8 @@ public sealed class ModelSession : IDisposable
 
     internal InferenceSession Session => _session;
 
+    internal DecoderSignature Signature => _signature;
+
     /// <summary>Opens a package's decoder with the cache layout its genai_config.json declares.</summary>
     public static ModelSession Open(Packaging.ModelPackage package, SessionOptions options) =>
         Open(package.DecoderPath, options, package.GenAi.Search.PastPresentShareBuffer, package.GenAi.Model.ContextLength);

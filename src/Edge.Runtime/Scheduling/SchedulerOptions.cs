@@ -1,0 +1,30 @@
+namespace Edge.Runtime.Scheduling;
+
+/// <summary>How the scheduler batches concurrent generations.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>Most sequences decoded together in one step.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// When the first request arrives at an idle engine, how long to wait for companions before
+    /// the first step. Sequences arriving later join at the next step without any wait.
+    /// </summary>
+    public int MaxWaitMs { get; init; } = 50;
+
+    /// <summary>Requests waiting for a slot beyond this are refused as overloaded.</summary>
+    public int MaxQueue { get; init; } = 256;
+
+    public void Validate()
+    {
+        if (MaxBatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "max_batch_size must be at least 1.");
+        if (MaxWaitMs < 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxWaitMs), MaxWaitMs, "max_wait_ms must be 0 or more.");
+        if (MaxQueue < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxQueue), MaxQueue, "max_queue must be at least 1.");
+    }
+}
+
+/// <summary>The queue is full: the request was not accepted and nothing ran. Retry later.</summary>
+public sealed class SchedulerOverloadedException(string message) : Exception(message);

@@ -20,10 +20,11 @@ internal sealed class LiveDaemon : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<LiveDaemon> StartAsync()
+    /// <param name="configuration">Command-line style settings, e.g. "--Scheduler:MaxQueue=1".</param>
+    public static async Task<LiveDaemon> StartAsync(params string[] configuration)
     {
         string state = Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}");
-        var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), []);
+        var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new LiveDaemon(app, new Uri(address));

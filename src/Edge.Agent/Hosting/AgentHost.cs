@@ -1,4 +1,6 @@
+using Edge.Agent.Generation;
 using Edge.Agent.Http;
+using Edge.Runtime.Scheduling;
 using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Hosting;
@@ -35,6 +37,10 @@ internal static class AgentHost
         Directory.CreateDirectory(settings.StateDirectory);
         var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory));
         builder.Services.AddSingleton(engine);
+        var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
+        if (scheduler is not null)
+            builder.Services.AddSingleton(scheduler);
+        builder.Services.AddSingleton(new TextGenerator(engine, scheduler));
 
         var app = builder.Build();
         foreach (string warning in engine.Warnings)

@@ -1,5 +1,6 @@
 using Edge.Runtime;
 using Edge.Runtime.Providers;
+using Edge.Runtime.Scheduling;
 
 namespace Edge.Agent.Hosting;
 
@@ -20,6 +21,18 @@ internal static class EngineConfiguration
             StrictProviders = ReadBool(configuration, "Engine:StrictProviders", false),
             IntraOpThreads = ReadInt(configuration, "Engine:IntraOpThreads", 0, minimum: 0),
             StateDirectory = stateDirectory,
+        };
+    }
+
+    /// <summary>Scheduler:MaxBatchSize (32), Scheduler:MaxWaitMs (50), Scheduler:MaxQueue (256).</summary>
+    public static SchedulerOptions ReadScheduler(IConfiguration configuration)
+    {
+        var defaults = new SchedulerOptions();
+        return new SchedulerOptions
+        {
+            MaxBatchSize = ReadInt(configuration, "Scheduler:MaxBatchSize", defaults.MaxBatchSize, minimum: 1),
+            MaxWaitMs = ReadInt(configuration, "Scheduler:MaxWaitMs", defaults.MaxWaitMs, minimum: 0),
+            MaxQueue = ReadInt(configuration, "Scheduler:MaxQueue", defaults.MaxQueue, minimum: 1),
         };
     }
 

@@ -1,3 +1,4 @@
+using Edge.Agent.Generation;
 using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Http;
@@ -7,19 +8,19 @@ internal static class ChatCompletionsEndpoint
 {
     public static void Map(WebApplication app) => app.MapPost("/v1/chat/completions", HandleAsync);
 
-    private static async Task HandleAsync(HttpContext context, InferenceEngine engine)
+    private static async Task HandleAsync(HttpContext context, InferenceEngine engine, TextGenerator generator)
     {
         using var body = await GenerationReply.ReadBodyAsync(context);
         if (body is null)
             return;
         ChatCompletionRequest request;
-        IEnumerable<GenerationChunk> chunks;
+        IAsyncEnumerable<GenerationChunk> chunks;
         try
         {
             request = ChatCompletionRequest.Read(body.RootElement);
-            chunks = engine.Stream(engine.EncodeChat(request.Messages), request.Parameters.Settings, context.RequestAborted);
+            chunks = generator.Start(engine.EncodeChat(request.Messages), request.Parameters.Settings, context.RequestAborted);
         }
-        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
         {
             await OpenAiErrors.WriteAsync(context, e);
             return;
@@ -32,7 +33,7 @@ internal static class ChatCompletionsEndpoint
         {
             if (!request.Parameters.Stream)
             {
-                var (text, last) = await GenerationReply.CollectAsync(chunks, context.RequestAborted);
+                var (text, last) = await GenerationReply.CollectAsync(chunks);
                 if (last.FinishReason == FinishReason.Cancelled)
                     return;
                 var choice = new ChatChoice(0, new ChatMessage("assistant", text), null, GenerationReply.FinishReasonName(last.FinishReason!.Value));
@@ -46,7 +47,7 @@ internal static class ChatCompletionsEndpoint
             ChatCompletionChunk Chunk(IReadOnlyList<ChatChunkChoice> choices, Usage? usage = null) => new(id, "chat.completion.chunk", created, model, choices, usage);
             GenerationReply.BeginEvents(response);
             await GenerationReply.SendEventAsync(response, Chunk([new ChatChunkChoice(0, new ChatDelta("assistant", ""), null, null)]), type);
-            foreach (var chunk in chunks)
+            await foreach (var chunk in chunks)
             {
                 if (chunk.FinishReason == FinishReason.Cancelled)
                     return;

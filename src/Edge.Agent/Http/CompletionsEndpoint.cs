@@ -1,3 +1,4 @@
+using Edge.Agent.Generation;
 using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Http;
@@ -7,20 +8,20 @@ internal static class CompletionsEndpoint
 {
     public static void Map(WebApplication app) => app.MapPost("/v1/completions", HandleAsync);
 
-    private static async Task HandleAsync(HttpContext context, InferenceEngine engine)
+    private static async Task HandleAsync(HttpContext context, InferenceEngine engine, TextGenerator generator)
     {
         using var body = await GenerationReply.ReadBodyAsync(context);
         if (body is null)
             return;
         CompletionRequest request;
-        IEnumerable<GenerationChunk> chunks;
+        IAsyncEnumerable<GenerationChunk> chunks;
         try
         {
             request = CompletionRequest.Read(body.RootElement);
             // Validates the request against the model before anything is sent back.
-            chunks = engine.Stream(engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
+            chunks = generator.Start(engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
         }
-        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
         {
             await OpenAiErrors.WriteAsync(context, e);
             return;
@@ -40,9 +41,9 @@ internal static class CompletionsEndpoint
         }
     }
 
-    private static async Task AnswerAsync(HttpContext context, IEnumerable<GenerationChunk> chunks, Reply reply)
+    private static async Task AnswerAsync(HttpContext context, IAsyncEnumerable<GenerationChunk> chunks, Reply reply)
     {
-        var (text, last) = await GenerationReply.CollectAsync(chunks, context.RequestAborted);
+        var (text, last) = await GenerationReply.CollectAsync(chunks);
         if (last.FinishReason == FinishReason.Cancelled)
             return;
         var choice = new CompletionChoice(0, text, null, GenerationReply.FinishReasonName(last.FinishReason!.Value));
@@ -51,10 +52,10 @@ internal static class CompletionsEndpoint
     }
 
     /// <summary>One event per text delta, the finish reason, optionally the usage, then [DONE].</summary>
-    private static async Task StreamAsync(HttpResponse response, IEnumerable<GenerationChunk> chunks, Reply reply, bool includeUsage)
+    private static async Task StreamAsync(HttpResponse response, IAsyncEnumerable<GenerationChunk> chunks, Reply reply, bool includeUsage)
     {
         GenerationReply.BeginEvents(response);
-        foreach (var chunk in chunks)
+        await foreach (var chunk in chunks)
         {
             if (chunk.FinishReason == FinishReason.Cancelled)
                 return;

@@ -28,19 +28,18 @@ internal static class GenerationReply
         return null;
     }
 
-    /// <summary>Runs a whole generation off the request thread; returns its text and last chunk.</summary>
-    public static Task<(string Text, GenerationChunk Last)> CollectAsync(IEnumerable<GenerationChunk> chunks, CancellationToken cancellation) =>
-        Task.Run(() =>
+    /// <summary>Waits for a whole generation; returns its text and last chunk.</summary>
+    public static async Task<(string Text, GenerationChunk Last)> CollectAsync(IAsyncEnumerable<GenerationChunk> chunks)
+    {
+        var text = new StringBuilder();
+        GenerationChunk last = null!;
+        await foreach (var chunk in chunks)
         {
-            var text = new StringBuilder();
-            GenerationChunk last = null!;
-            foreach (var chunk in chunks)
-            {
-                text.Append(chunk.Text);
-                last = chunk;
-            }
-            return (text.ToString(), last);
-        }, cancellation);
+            text.Append(chunk.Text);
+            last = chunk;
+        }
+        return (text.ToString(), last);
+    }
 
     public static void BeginEvents(HttpResponse response)
     {

@@ -52,7 +52,7 @@ internal static class ModelEndpoints
             }
             await context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
         }
-        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
         {
             await OpenAiErrors.WriteAsync(context, e);
         }
@@ -80,7 +80,7 @@ internal static class ModelEndpoints
             }
             await context.Response.WriteAsJsonAsync(new DetokenizeResponse(engine.Tokenizer.Decode(ids)), AgentJsonContext.Readable.DetokenizeResponse);
         }
-        catch (Exception e) when (OpenAiErrors.IsClientError(e))
+        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
         {
             await OpenAiErrors.WriteAsync(context, e);
         }

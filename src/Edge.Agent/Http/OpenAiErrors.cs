@@ -1,4 +1,5 @@
 using Edge.Runtime.Inference;
+using Edge.Runtime.Scheduling;
 
 namespace Edge.Agent.Http;
 
@@ -12,13 +13,22 @@ internal static class OpenAiErrors
         return context.Response.WriteAsJsonAsync(new ErrorResponse(new ErrorBody(message, type, param, null)), AgentJsonContext.Readable.ErrorResponse);
     }
 
-    /// <summary>Errors that are the request's fault: a 400 naming the parameter.</summary>
-    public static bool IsClientError(Exception e) => e is BadRequestException or GenerationRequestException;
+    /// <summary>Refusals before anything ran: the request's fault (400) or a full queue (503).</summary>
+    public static bool IsRefusal(Exception e) => e is BadRequestException or GenerationRequestException or SchedulerOverloadedException;
 
-    public static Task WriteAsync(HttpContext context, Exception e) => e switch
+    public static Task WriteAsync(HttpContext context, Exception e)
     {
-        BadRequestException bad => WriteAsync(context, StatusCodes.Status400BadRequest, bad.Message, bad.Param),
-        GenerationRequestException refused => WriteAsync(context, StatusCodes.Status400BadRequest, refused.Message, refused.Parameter),
-        _ => throw new ArgumentException("Not a client error.", nameof(e)),
-    };
+        switch (e)
+        {
+            case BadRequestException bad:
+                return WriteAsync(context, StatusCodes.Status400BadRequest, bad.Message, bad.Param);
+            case GenerationRequestException refused:
+                return WriteAsync(context, StatusCodes.Status400BadRequest, refused.Message, refused.Parameter);
+            case SchedulerOverloadedException overloaded:
+                context.Response.Headers.RetryAfter = "1";
+                return WriteAsync(context, StatusCodes.Status503ServiceUnavailable, overloaded.Message);
+            default:
+                throw new ArgumentException("Not a refusal.", nameof(e));
+        }
+    }
 }

@@ -28,6 +28,9 @@ public sealed class InferenceEngine : IDisposable
 
     public ModelPackage Package { get; }
 
+    /// <summary>Whether the model's caches are shared buffers, which the batch scheduler needs.</summary>
+    public bool SupportsBatching => _session.SharesBuffers;
+
     /// <summary>The decoder session itself, for benchmarks and diagnostics.</summary>
     internal ModelSession Session => _session;
     public ModelTokenizer Tokenizer { get; }

@@ -145,14 +145,14 @@ public static class EngineBenchmark
             int blocks = 10, perBlock = Math.Max(1, steps / blocks);
             for (int block = 0; block < blocks && state.Length + perBlock < state.Capacity; block++)
             {
+                long started = Stopwatch.GetTimestamp();
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                var clock = Stopwatch.StartNew();
                 for (int i = 0; i < perBlock; i++)
                     session.Step(state, [token]);
-                engineTotal += clock.Elapsed.TotalMilliseconds;
                 allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                engineTotal += Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
-                clock.Restart();
+                var clock = Stopwatch.StartNew();
                 for (int i = 0; i < perBlock; i++)
                 {
                     using var outputs = session.Session.Run(runOptions, inputNames, inputValues, outputNames);

@@ -12,8 +12,7 @@ internal sealed record ChatCompletionRequest(JsonElement Messages, GenerationPar
 
     public static ChatCompletionRequest Read(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-            throw new BadRequestException($"The request body must be a JSON object, not {Describe(root.ValueKind)}.");
+        JsonRoute.RequireObject(root);
         RefuseUnknown(root, Known);
         if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
             throw new BadRequestException("'tools' is not supported yet: replies are not parsed into tool calls. Earlier tool calls and results in 'messages' are fine.", "tools");

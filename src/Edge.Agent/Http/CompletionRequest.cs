@@ -11,8 +11,7 @@ internal sealed record CompletionRequest(string Prompt, GenerationParameters Par
     /// <summary>Reads the request, refusing every wrong form with a message naming the parameter; unknown parameters are refused, not ignored.</summary>
     public static CompletionRequest Read(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-            throw new BadRequestException($"The request body must be a JSON object, not {Describe(root.ValueKind)}.");
+        JsonRoute.RequireObject(root);
         RefuseUnknown(root, Known);
         string prompt = ReadPrompt(root);
         if (OptionalBool(root, "echo") == true)

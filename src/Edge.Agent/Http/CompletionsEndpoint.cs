@@ -6,39 +6,19 @@ namespace Edge.Agent.Http;
 /// <summary>POST /v1/completions in OpenAI's request and response shape, streamed as server-sent events on request.</summary>
 internal static class CompletionsEndpoint
 {
-    public static void Map(WebApplication app) => app.MapPost("/v1/completions", HandleAsync);
+    public static void Map(WebApplication app) => app.MapPost("/v1/completions", (HttpContext context, InferenceEngine engine, TextGenerator generator) =>
+        JsonRoute.HandleAsync(context, body => RespondAsync(context, body, engine, generator)));
 
-    private static async Task HandleAsync(HttpContext context, InferenceEngine engine, TextGenerator generator)
+    private static async Task RespondAsync(HttpContext context, System.Text.Json.JsonElement body, InferenceEngine engine, TextGenerator generator)
     {
-        using var body = await GenerationReply.ReadBodyAsync(context);
-        if (body is null)
-            return;
-        CompletionRequest request;
-        IAsyncEnumerable<GenerationChunk> chunks;
-        try
-        {
-            request = CompletionRequest.Read(body.RootElement);
-            // Validates the request against the model before anything is sent back.
-            chunks = generator.Start(engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
-        }
-        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
-        {
-            await OpenAiErrors.WriteAsync(context, e);
-            return;
-        }
-
+        var request = CompletionRequest.Read(body);
+        // Validated against the model (and queued) before anything is sent back.
+        var chunks = generator.Start(engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
         var reply = new Reply($"cmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Package.Manifest.Name);
-        try
-        {
-            if (request.Parameters.Stream)
-                await StreamAsync(context.Response, chunks, reply, request.Parameters.IncludeUsage);
-            else
-                await AnswerAsync(context, chunks, reply);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away; the engine has already freed the generation.
-        }
+        if (request.Parameters.Stream)
+            await StreamAsync(context.Response, chunks, reply, request.Parameters.IncludeUsage);
+        else
+            await AnswerAsync(context, chunks, reply);
     }
 
     private static async Task AnswerAsync(HttpContext context, IAsyncEnumerable<GenerationChunk> chunks, Reply reply)

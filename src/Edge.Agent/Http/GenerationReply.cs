@@ -5,29 +5,9 @@ using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Http;
 
-/// <summary>What the completion routes share: reading the body, running a generation, writing server-sent events.</summary>
+/// <summary>What the completion routes share: collecting a generation, writing server-sent events.</summary>
 internal static class GenerationReply
 {
-    /// <summary>The parsed body, or null after answering the client with the error.</summary>
-    public static async Task<JsonDocument?> ReadBodyAsync(HttpContext context)
-    {
-        try
-        {
-            return await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
-                $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            await OpenAiErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
-                $"The request body is larger than the limit of {AgentDefaults.MaxRequestBodyBytes} bytes.");
-        }
-        return null;
-    }
-
     /// <summary>Waits for a whole generation; returns its text and last chunk.</summary>
     public static async Task<(string Text, GenerationChunk Last)> CollectAsync(IAsyncEnumerable<GenerationChunk> chunks)
     {

@@ -25,68 +25,37 @@ internal static class ModelEndpoints
         return context.Response.WriteAsJsonAsync(new ModelList("list", [card]), AgentJsonContext.Readable.ModelList);
     }
 
-    private static async Task TokenizeAsync(HttpContext context)
+    private static Task TokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
         var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
-        using var body = await GenerationReply.ReadBodyAsync(context);
-        if (body is null)
-            return;
-        try
-        {
-            var root = RequireObject(body.RootElement);
-            RefuseUnknown(root, TokenizeFields);
-            OptionalString(root, "model");
-            int[] tokens;
-            bool hasPrompt = root.TryGetProperty("prompt", out _), hasMessages = root.TryGetProperty("messages", out _);
-            if (hasPrompt == hasMessages)
-                throw new BadRequestException("Send exactly one of 'prompt' and 'messages'.", hasPrompt ? "messages" : "prompt");
-            if (hasPrompt)
-            {
-                string prompt = OptionalString(root, "prompt") ?? throw new BadRequestException("'prompt' must be a string.", "prompt");
-                tokens = engine.Tokenizer.Encode(prompt, OptionalBool(root, "add_special_tokens") ?? true);
-            }
-            else
-            {
-                var messages = ChatCompletionRequest.NormaliseMessages(root);
-                tokens = engine.EncodeChat(messages, addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true);
-            }
-            await context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
-        }
-        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
-        {
-            await OpenAiErrors.WriteAsync(context, e);
-        }
-    }
+        var root = JsonRoute.RequireObject(body);
+        RefuseUnknown(root, TokenizeFields);
+        OptionalString(root, "model");
+        bool hasPrompt = root.TryGetProperty("prompt", out _), hasMessages = root.TryGetProperty("messages", out _);
+        if (hasPrompt == hasMessages)
+            throw new BadRequestException("Send exactly one of 'prompt' and 'messages'.", hasPrompt ? "messages" : "prompt");
+        int[] tokens = hasPrompt
+            ? engine.Tokenizer.Encode(OptionalString(root, "prompt") ?? throw new BadRequestException("'prompt' must be a string.", "prompt"),
+                OptionalBool(root, "add_special_tokens") ?? true)
+            : engine.EncodeChat(ChatCompletionRequest.NormaliseMessages(root), addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true);
+        return context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
+    });
 
-    private static async Task DetokenizeAsync(HttpContext context)
+    private static Task DetokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
         var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
-        using var body = await GenerationReply.ReadBodyAsync(context);
-        if (body is null)
-            return;
-        try
+        var root = JsonRoute.RequireObject(body);
+        RefuseUnknown(root, DetokenizeFields);
+        OptionalString(root, "model");
+        if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
+            throw new BadRequestException("'tokens' is required: an array of token ids.", "tokens");
+        var ids = new List<int>(tokens.GetArrayLength());
+        foreach (var token in tokens.EnumerateArray())
         {
-            var root = RequireObject(body.RootElement);
-            RefuseUnknown(root, DetokenizeFields);
-            OptionalString(root, "model");
-            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
-                throw new BadRequestException("'tokens' is required: an array of token ids.", "tokens");
-            var ids = new List<int>(tokens.GetArrayLength());
-            foreach (var token in tokens.EnumerateArray())
-            {
-                if (token.ValueKind != JsonValueKind.Number || !token.TryGetInt32(out int id) || id < 0 || id >= engine.Tokenizer.VocabularySize)
-                    throw new BadRequestException($"'tokens' holds {token.GetRawText()}, which is not a token id (0..{engine.Tokenizer.VocabularySize - 1}).", "tokens");
-                ids.Add(id);
-            }
-            await context.Response.WriteAsJsonAsync(new DetokenizeResponse(engine.Tokenizer.Decode(ids)), AgentJsonContext.Readable.DetokenizeResponse);
+            if (token.ValueKind != JsonValueKind.Number || !token.TryGetInt32(out int id) || id < 0 || id >= engine.Tokenizer.VocabularySize)
+                throw new BadRequestException($"'tokens' holds {token.GetRawText()}, which is not a token id (0..{engine.Tokenizer.VocabularySize - 1}).", "tokens");
+            ids.Add(id);
         }
-        catch (Exception e) when (OpenAiErrors.IsRefusal(e))
-        {
-            await OpenAiErrors.WriteAsync(context, e);
-        }
-    }
-
-    private static JsonElement RequireObject(JsonElement root) => root.ValueKind == JsonValueKind.Object
-        ? root
-        : throw new BadRequestException($"The request body must be a JSON object, not {Describe(root.ValueKind)}.");
+        return context.Response.WriteAsJsonAsync(new DetokenizeResponse(engine.Tokenizer.Decode(ids)), AgentJsonContext.Readable.DetokenizeResponse);
+    });
 }

@@ -19,4 +19,7 @@ public sealed record EngineOptions
 
     /// <summary>Where providers keep caches (TensorRT engines); a temporary folder when null.</summary>
     public string? StateDirectory { get; init; }
+
+    /// <summary>Instruments to record into; none when null.</summary>
+    public Diagnostics.RuntimeMetrics? Metrics { get; init; }
 }

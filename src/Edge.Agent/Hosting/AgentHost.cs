@@ -1,5 +1,6 @@
 using Edge.Agent.Generation;
 using Edge.Agent.Http;
+using Edge.Agent.Metrics;
 using Edge.Runtime.Scheduling;
 using Edge.Runtime.Inference;
 
@@ -35,17 +36,21 @@ internal static class AgentHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
 
         Directory.CreateDirectory(settings.StateDirectory);
-        var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory));
+        var metrics = new AgentMetrics();
+        builder.Services.AddSingleton(metrics);
+        var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory) with { Metrics = metrics.Runtime });
         builder.Services.AddSingleton(engine);
         var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
         if (scheduler is not null)
             builder.Services.AddSingleton(scheduler);
         builder.Services.AddSingleton(new TextGenerator(engine, scheduler));
+        metrics.Observe(engine, scheduler);
 
         var app = builder.Build();
         foreach (string warning in engine.Warnings)
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
+        MetricsEndpoint.Map(app, metrics);
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);

@@ -15,9 +15,13 @@ internal sealed class GenerationSequence
     private readonly TokenSampler _sampler;
     private readonly IncrementalDetokenizer _detokenizer;
     private readonly StopStringMatcher _stops;
+    private readonly Diagnostics.RuntimeMetrics? _metrics;
+    private long _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
-    public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null)
+    public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
+        List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _settings = settings;
         _eosIds = eosIds;
         Prompt = prompt;
@@ -56,6 +60,13 @@ internal sealed class GenerationSequence
         }
         Completion.Add(next);
         _penalties.Accept(next);
+        if (_metrics is not null)
+        {
+            double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_lastTokenAt).TotalSeconds;
+            (Completion.Count == 1 ? _metrics.TimeToFirstToken : _metrics.TokenLatency).Record(seconds);
+            _metrics.TokensGenerated.Add(1);
+            _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
         string text = _stops.Push(_detokenizer.Push(next));
         if (_stops.Stopped)
             FinishReason = Inference.FinishReason.Stop;
@@ -74,6 +85,7 @@ internal sealed class GenerationSequence
     public GenerationChunk Finish()
     {
         var reason = FinishReason ?? Inference.FinishReason.Length;
+        _metrics?.Generations.Add(1, new KeyValuePair<string, object?>("finish_reason", reason.ToString().ToLowerInvariant()));
         string tail = "";
         if (reason != Inference.FinishReason.Cancelled && !_stops.Stopped)
         {

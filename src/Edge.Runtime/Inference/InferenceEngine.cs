@@ -42,6 +42,9 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>The execution provider running the model: the first of the requested list this ONNX Runtime has.</summary>
     public string Provider { get; private init; } = "cpu";
 
+    /// <summary>Instruments generations record into, when the host gave some.</summary>
+    public Diagnostics.RuntimeMetrics? Metrics { get; private init; }
+
     /// <summary>What the load skipped or worked around (unavailable providers), for the host to log.</summary>
     public IReadOnlyList<string> Warnings { get; private init; } = [];
 
@@ -63,7 +66,7 @@ public sealed class InferenceEngine : IDisposable
             session.Dispose();
             throw new ModelLoadException($"{package.DecoderPath} produces {session.VocabularySize} logits but the tokenizer has {tokenizer.VocabularySize} ids.");
         }
-        return new InferenceEngine(package, tokenizer, chatTemplate, session) { Provider = provider, Warnings = warnings };
+        return new InferenceEngine(package, tokenizer, chatTemplate, session) { Provider = provider, Warnings = warnings, Metrics = options.Metrics };
     }
 
     private static ChatTemplate? LoadChatTemplate(string directory, TokenizerConfig config)
@@ -154,7 +157,7 @@ public sealed class InferenceEngine : IDisposable
     }
 
     internal GenerationSequence NewSequence(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null) =>
-        new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion);
+        new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion, Metrics);
 
     /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
     internal int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)

@@ -42,9 +42,6 @@ public sealed class GenerationScheduler : IDisposable
     /// <summary>When the inference loop last finished a step (or was idle and waiting): what a watchdog checks.</summary>
     public DateTimeOffset LastProgress { get; private set; } = DateTimeOffset.UtcNow;
 
-    /// <summary>Batch size of each decode step, for metrics.</summary>
-    public event Action<int>? StepCompleted;
-
     /// <summary>Tokens produced by batched decode steps, and the time those steps took (prefills excluded).</summary>
     public (long Tokens, TimeSpan Time) DecodeTotals => (Interlocked.Read(ref _decodeTokens), TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks)));
 
@@ -121,7 +118,7 @@ public sealed class GenerationScheduler : IDisposable
                 Interlocked.Add(ref _decodeTokens, count);
                 Compact();
                 LastProgress = DateTimeOffset.UtcNow;
-                StepCompleted?.Invoke(count);
+                _engine.Metrics?.BatchSize.Record(count);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

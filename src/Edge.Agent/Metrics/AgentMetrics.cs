@@ -1,0 +1,48 @@
+using System.Diagnostics.Metrics;
+using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Scheduling;
+
+namespace Edge.Agent.Metrics;
+
+/// <summary>
+/// The daemon's meter: the engine's instruments, HTTP requests by route and status, and gauges
+/// for queue depth, running sequences and the model in service. One meter per host.
+/// </summary>
+internal sealed class AgentMetrics : IDisposable
+{
+    private readonly Counter<long> _requests;
+
+    public AgentMetrics()
+    {
+        Meter = new Meter("DeepSeekEdge");
+        Runtime = new RuntimeMetrics(Meter);
+        _requests = Meter.CreateCounter<long>("dsedge_http_requests_total", description: "HTTP requests by route and status.");
+        Exporter = new PrometheusExporter(Meter);
+    }
+
+    public Meter Meter { get; }
+    public RuntimeMetrics Runtime { get; }
+    public PrometheusExporter Exporter { get; }
+
+    /// <summary>Gauges that read the engine and scheduler at scrape time.</summary>
+    public void Observe(InferenceEngine engine, GenerationScheduler? scheduler)
+    {
+        var manifest = engine.Package.Manifest;
+        Meter.CreateObservableGauge("dsedge_model_info", () => new Measurement<int>(1,
+            new KeyValuePair<string, object?>("model", manifest.Name),
+            new KeyValuePair<string, object?>("version", manifest.Version),
+            new KeyValuePair<string, object?>("provider", engine.Provider)), description: "The model in service (value 1).");
+        Meter.CreateObservableGauge("dsedge_queue_depth", () => scheduler?.QueueDepth ?? 0, description: "Requests waiting for a batch slot.");
+        Meter.CreateObservableGauge("dsedge_active_sequences", () => scheduler?.ActiveSequences ?? 0, description: "Sequences in the running batch.");
+    }
+
+    public void CountRequest(string route, int status) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("status", status));
+
+    public void Dispose()
+    {
+        Exporter.Dispose();
+        Meter.Dispose();
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Edge.Agent.Tests;
+
+/// <summary>GET /metrics in Prometheus text format after real traffic.</summary>
+[TestClass]
+public sealed partial class MetricsTests
+{
+    [TestMethod]
+    public async Task ExposesRequestsTokensLatenciesAndTheModel()
+    {
+        await using var daemon = await LiveDaemon.StartAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hello","max_tokens":5}""", Encoding.UTF8, "application/json"));
+            Assert.IsTrue(ok.IsSuccessStatusCode);
+        }
+        using var bad = await daemon.Client.PostAsync("/v1/completions", new StringContent("nope", Encoding.UTF8, "application/json"));
+
+        using var response = await daemon.Client.GetAsync("/metrics");
+        Assert.AreEqual("text/plain", response.Content.Headers.ContentType!.MediaType);
+        string text = await response.Content.ReadAsStringAsync();
+
+        Assert.AreEqual(3.0, Value(text, "dsedge_http_requests_total{route=\"/v1/completions\",status=\"200\"}"));
+        Assert.AreEqual(1.0, Value(text, "dsedge_http_requests_total{route=\"/v1/completions\",status=\"400\"}"));
+        Assert.AreEqual(15.0, Value(text, "dsedge_tokens_generated_total"));
+        Assert.AreEqual(3.0, Value(text, "dsedge_time_to_first_token_seconds_count"));
+        Assert.AreEqual(12.0, Value(text, "dsedge_token_latency_seconds_count"));
+        Assert.AreEqual(3.0, Value(text, "dsedge_generations_total{finish_reason=\"length\"}"));
+        Assert.IsGreaterThanOrEqualTo(3.0, Value(text, "dsedge_batch_size_count"));
+        Assert.AreEqual(1.0, Value(text, "dsedge_model_info{model=\"deepseek-edge-tiny\",provider=\"cpu\",version=\"0.1.0\"}"));
+        Assert.AreEqual(0.0, Value(text, "dsedge_queue_depth"));
+        StringAssert.Contains(text, "# TYPE dsedge_time_to_first_token_seconds histogram");
+        StringAssert.Contains(text, "dsedge_time_to_first_token_seconds_bucket{le=\"+Inf\"} 3");
+    }
+
+    private static double Value(string text, string series)
+    {
+        var match = Regex.Match(text, "^" + Regex.Escape(series) + " (\\S+)$", RegexOptions.Multiline);
+        Assert.IsTrue(match.Success, $"no series {series} in:\n{text}");
+        return double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

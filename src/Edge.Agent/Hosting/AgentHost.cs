@@ -1,4 +1,5 @@
 using Edge.Agent.Generation;
+using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
 using Edge.Agent.Metrics;
 using Edge.Runtime.Scheduling;
@@ -16,6 +17,20 @@ internal static class AgentHost
 
     public sealed record Settings(string ModelDirectory, string Urls, string StateDirectory);
 
+    /// <summary>
+    /// One generation before the listener opens (so systemd's READY means a model that has
+    /// answered): the manifest's smoke test when it has one. A different token sequence is
+    /// logged, not fatal: another CPU may round a near-tie differently.
+    /// </summary>
+    private static string? WarmUp(InferenceEngine engine)
+    {
+        var smoke = engine.Package.Manifest.SmokeTest;
+        var result = engine.Complete(smoke?.Prompt ?? "Hello", new GenerationSettings { MaxTokens = smoke?.ExpectedIds.Count ?? 1, StopAtEos = false });
+        return smoke is not null && !result.CompletionIds.SequenceEqual(smoke.ExpectedIds)
+            ? $"Warm-up: the smoke test produced [{string.Join(", ", result.CompletionIds)}], the manifest expects [{string.Join(", ", smoke.ExpectedIds)}]."
+            : null;
+    }
+
     public static WebApplication Build(Settings settings, string[] configurationArgs)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -32,6 +47,18 @@ internal static class AgentHost
         builder.Configuration.AddEnvironmentVariables(prefix: "DSEDGE_");
         builder.Configuration.AddCommandLine(configurationArgs);
         builder.Services.AddSystemd();
+        if (!SystemdHelpers.IsSystemdService() && Environment.GetEnvironmentVariable("NOTIFY_SOCKET") is { Length: > 0 })
+        {
+            // A notify socket from something other than systemd as our parent (systemd-run, a
+            // supervisor, the tests): AddSystemd only looks at the parent, so speak the protocol anyway.
+            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
+        builder.Services.AddHostedService<SystemdWatchdog>();
+        // On SIGTERM Kestrel stops accepting and in-flight requests get this long to finish;
+        // whatever is still generating then is cancelled.
+        var grace = TimeSpan.FromSeconds(EngineConfiguration.ReadInt(builder.Configuration, "Shutdown:GraceSeconds", 10, minimum: 0));
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = grace);
         builder.WebHost.UseUrls(settings.Urls);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
 
@@ -44,10 +71,11 @@ internal static class AgentHost
         if (scheduler is not null)
             builder.Services.AddSingleton(scheduler);
         builder.Services.AddSingleton(new TextGenerator(engine, scheduler));
+        string? warmUpWarning = WarmUp(engine);
         metrics.Observe(engine, scheduler);
 
         var app = builder.Build();
-        foreach (string warning in engine.Warnings)
+        foreach (string warning in engine.Warnings.Append(warmUpWarning).OfType<string>())
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
         MetricsEndpoint.Map(app, metrics);

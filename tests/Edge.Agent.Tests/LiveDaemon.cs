@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Edge.Agent.Tests;
 
@@ -20,20 +21,56 @@ internal sealed class LiveDaemon : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>Log entries at warning level and above, as "Level: message".</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Problems { get; } = new();
+
     /// <param name="configuration">Command-line style settings, e.g. "--Scheduler:MaxQueue=1".</param>
     public static async Task<LiveDaemon> StartAsync(params string[] configuration)
     {
         string state = Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}");
-        var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration);
+        var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration,
+            logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LiveDaemon(app, new Uri(address));
+        var daemon = new LiveDaemon(app, new Uri(address));
+        foreach (string problem in problems)
+            daemon.Problems.Enqueue(problem);
+        problems.Clear();
+        daemon._capture = problems;
+        return daemon;
     }
+
+    private System.Collections.Concurrent.ConcurrentQueue<string> _capture = new();
+
+    /// <summary>Problems logged since start-up.</summary>
+    public IReadOnlyCollection<string> LoggedProblems => _capture;
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps warnings and errors the daemon logs, so tests can see that bad input logged none.</summary>
+internal sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(sink, categoryName);
+
+    public void Dispose() { }
+
+    private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> sink, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+                sink.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+        }
     }
 }

@@ -31,7 +31,8 @@ internal static class AgentHost
             : null;
     }
 
-    public static WebApplication Build(Settings settings, string[] configurationArgs)
+    /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
+    public static WebApplication Build(Settings settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -46,6 +47,7 @@ internal static class AgentHost
         }
         builder.Configuration.AddEnvironmentVariables(prefix: "DSEDGE_");
         builder.Configuration.AddCommandLine(configurationArgs);
+        logging?.Invoke(builder.Logging);
         builder.Services.AddSystemd();
         if (!SystemdHelpers.IsSystemdService() && Environment.GetEnvironmentVariable("NOTIFY_SOCKET") is { Length: > 0 })
         {

@@ -37,7 +37,16 @@ internal static class JsonRoute
     {
         try
         {
-            return await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            // Buffered (the body is at most 1 MiB) so that invalid UTF-8 is refused here rather
+            // than surfacing later, when a string is read, as a server error.
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            {
+                await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid UTF-8.");
+                return null;
+            }
+            return JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
         }
         catch (JsonException e)
         {

@@ -109,7 +109,14 @@ public sealed class CompletionsApiTests
     public async Task RefusesAnOversizedBodyWith413()
     {
         string prompt = new('a', 2 << 20);
-        using var response = await PostAsync(JsonSerializer.Serialize(new { prompt }));
+        // As curl does for large bodies: wait for the server's go-ahead, so a refusal is not a
+        // race with the upload (without it the client may see a broken pipe instead of the 413).
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { prompt }), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await s_daemon.Client.SendAsync(request);
         Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         await AssertStillServingAsync();
     }

@@ -11,6 +11,8 @@ public sealed partial class MetricsTests
     public async Task ExposesRequestsTokensLatenciesAndTheModel()
     {
         await using var daemon = await LiveDaemon.StartAsync();
+        // Start-up already ran one warm-up generation; count from here.
+        string baseline = await daemon.Client.GetStringAsync("/metrics");
         for (int i = 0; i < 3; i++)
         {
             using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hello","max_tokens":5}""", Encoding.UTF8, "application/json"));
@@ -24,15 +26,15 @@ public sealed partial class MetricsTests
 
         Assert.AreEqual(3.0, Value(text, "dsedge_http_requests_total{route=\"/v1/completions\",status=\"200\"}"));
         Assert.AreEqual(1.0, Value(text, "dsedge_http_requests_total{route=\"/v1/completions\",status=\"400\"}"));
-        Assert.AreEqual(15.0, Value(text, "dsedge_tokens_generated_total"));
-        Assert.AreEqual(3.0, Value(text, "dsedge_time_to_first_token_seconds_count"));
-        Assert.AreEqual(12.0, Value(text, "dsedge_token_latency_seconds_count"));
-        Assert.AreEqual(3.0, Value(text, "dsedge_generations_total{finish_reason=\"length\"}"));
+        Assert.AreEqual(15.0, Value(text, "dsedge_tokens_generated_total") - Value(baseline, "dsedge_tokens_generated_total"));
+        Assert.AreEqual(3.0, Value(text, "dsedge_time_to_first_token_seconds_count") - Value(baseline, "dsedge_time_to_first_token_seconds_count"));
+        Assert.AreEqual(12.0, Value(text, "dsedge_token_latency_seconds_count") - Value(baseline, "dsedge_token_latency_seconds_count"));
+        Assert.AreEqual(3.0, Value(text, "dsedge_generations_total{finish_reason=\"length\"}") - Value(baseline, "dsedge_generations_total{finish_reason=\"length\"}"));
         Assert.IsGreaterThanOrEqualTo(3.0, Value(text, "dsedge_batch_size_count"));
         Assert.AreEqual(1.0, Value(text, "dsedge_model_info{model=\"deepseek-edge-tiny\",provider=\"cpu\",version=\"0.1.0\"}"));
         Assert.AreEqual(0.0, Value(text, "dsedge_queue_depth"));
         StringAssert.Contains(text, "# TYPE dsedge_time_to_first_token_seconds histogram");
-        StringAssert.Contains(text, "dsedge_time_to_first_token_seconds_bucket{le=\"+Inf\"} 3");
+        Assert.AreEqual(Value(text, "dsedge_time_to_first_token_seconds_count"), Value(text, "dsedge_time_to_first_token_seconds_bucket{le=\"+Inf\"}"));
     }
 
     private static double Value(string text, string series)

@@ -16,10 +16,13 @@ public sealed class ChatCompletionsApiTests
     private static LiveDaemon s_daemon = null!;
     private static InferenceEngine s_engine = null!;
 
+    private const string Key = "dse_test-key-for-the-openai-library";
+
     [ClassInitialize]
     public static async Task StartAsync(TestContext _)
     {
-        s_daemon = await LiveDaemon.StartAsync();
+        // The library always sends a key; give it a real one with the infer role.
+        s_daemon = await LiveDaemon.StartAsync("--Auth:Keys:0:Name=openai-library", $"--Auth:Keys:0:Sha256={Edge.Agent.Security.ApiKeys.Hash(Key)}", "--Auth:Keys:0:Roles:0=infer");
         s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
     }
 
@@ -31,7 +34,7 @@ public sealed class ChatCompletionsApiTests
     }
 
     private static ChatClient Client() =>
-        new("deepseek-edge-tiny", new ApiKeyCredential("unused-on-loopback"), new OpenAIClientOptions { Endpoint = new Uri(s_daemon.Client.BaseAddress!, "/v1") });
+        new("deepseek-edge-tiny", new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = new Uri(s_daemon.Client.BaseAddress!, "/v1") });
 
     [TestMethod]
     public async Task TheOpenAiLibraryGetsTheTemplatedGreedyAnswer()

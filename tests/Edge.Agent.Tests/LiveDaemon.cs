@@ -13,13 +13,16 @@ internal sealed class LiveDaemon : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private LiveDaemon(WebApplication app, Uri address)
+    private LiveDaemon(WebApplication app, Uri address, string stateDirectory)
     {
         _app = app;
+        StateDirectory = stateDirectory;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public HttpClient Client { get; }
+
+    public string StateDirectory { get; }
 
     /// <summary>Log entries at warning level and above, as "Level: message".</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Problems { get; } = new();
@@ -33,7 +36,7 @@ internal sealed class LiveDaemon : IAsyncDisposable
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var daemon = new LiveDaemon(app, new Uri(address));
+        var daemon = new LiveDaemon(app, new Uri(address), state);
         foreach (string problem in problems)
             daemon.Problems.Enqueue(problem);
         problems.Clear();

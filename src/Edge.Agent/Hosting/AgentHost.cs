@@ -2,6 +2,7 @@ using Edge.Agent.Generation;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
 using Edge.Agent.Metrics;
+using Edge.Agent.Security;
 using Edge.Runtime.Scheduling;
 using Edge.Runtime.Inference;
 
@@ -65,6 +66,7 @@ internal static class AgentHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
 
         Directory.CreateDirectory(settings.StateDirectory);
+        var apiKeys = ApiKeys.Read(builder.Configuration);
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory) with { Metrics = metrics.Runtime });
@@ -81,6 +83,8 @@ internal static class AgentHost
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
         MetricsEndpoint.Map(app, metrics);
+        var audit = new AuditLog(settings.StateDirectory, EngineConfiguration.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
+        AuthorizationMiddleware.Use(app, apiKeys, audit);
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);

@@ -28,9 +28,12 @@ internal sealed class LiveDaemon : IAsyncDisposable
     public System.Collections.Concurrent.ConcurrentQueue<string> Problems { get; } = new();
 
     /// <param name="configuration">Command-line style settings, e.g. "--Scheduler:MaxQueue=1".</param>
-    public static async Task<LiveDaemon> StartAsync(params string[] configuration)
+    public static Task<LiveDaemon> StartAsync(params string[] configuration) =>
+        StartWithStateAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), configuration);
+
+    /// <summary>A daemon on an existing state directory, as after a restart.</summary>
+    public static async Task<LiveDaemon> StartWithStateAsync(string state, params string[] configuration)
     {
-        string state = Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}");
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration,
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));

@@ -15,7 +15,8 @@ public sealed partial class MetricsTests
         string baseline = await daemon.Client.GetStringAsync("/metrics");
         for (int i = 0; i < 3; i++)
         {
-            using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hello","max_tokens":5}""", Encoding.UTF8, "application/json"));
+            // Different prompts, so the response cache does not answer the repeats.
+            using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent($$"""{"prompt":"Hello {{i}}","max_tokens":5}""", Encoding.UTF8, "application/json"));
             Assert.IsTrue(ok.IsSuccessStatusCode);
         }
         using var bad = await daemon.Client.PostAsync("/v1/completions", new StringContent("nope", Encoding.UTF8, "application/json"));

@@ -1,19 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Text;
 using System.Threading.Channels;
+using Edge.Agent.Caching;
 using Edge.Runtime.Inference;
 using Edge.Runtime.Scheduling;
 
 namespace Edge.Agent.Generation;
 
+/// <summary>A started generation and whether the response cache answered it ("hit", "miss", or "bypass" when not deterministic).</summary>
+internal sealed record StartedGeneration(IAsyncEnumerable<GenerationChunk> Chunks, string CacheStatus);
+
 /// <summary>
-/// Where the HTTP routes send generations: the continuous-batching scheduler when the model has
-/// shared-buffer caches, otherwise the engine directly, one thread per request. Either way,
-/// refusals (invalid request, overloaded) throw before anything is sent to the client.
+/// Where the HTTP routes send generations: the response cache for deterministic requests it has
+/// seen, then the continuous-batching scheduler when the model has shared-buffer caches, or the
+/// engine directly, one thread per request. Refusals (invalid request, overloaded) throw before
+/// anything is sent to the client.
 /// </summary>
-internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler)
+internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache = null, Metrics.AgentMetrics? metrics = null)
 {
     public GenerationScheduler? Scheduler { get; } = scheduler;
 
-    public IAsyncEnumerable<GenerationChunk> Start(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
+    public StartedGeneration Start(string route, IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
+    {
+        if (cache is null || !ResponseCache.IsDeterministic(settings))
+            return new StartedGeneration(Generate(prompt, settings, cancellation), "bypass");
+        settings.Validate();
+        string key = cache.Key(route, prompt, settings);
+        if (cache.Find(key) is { } answer)
+        {
+            metrics?.CountCache(hit: true);
+            return new StartedGeneration(Replay(answer), "hit");
+        }
+        metrics?.CountCache(hit: false);
+        return new StartedGeneration(Remember(key, Generate(prompt, settings, cancellation), CancellationToken.None), "miss");
+    }
+
+    private IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
         if (Scheduler is not null)
             return Scheduler.StreamAsync(prompt, settings, cancellation);
@@ -33,5 +55,26 @@ internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler?
             }
         }, CancellationToken.None);
         return channel.Reader.ReadAllAsync(CancellationToken.None);
+    }
+
+    private static async IAsyncEnumerable<GenerationChunk> Replay(CachedAnswer answer)
+    {
+        await Task.CompletedTask;
+        if (answer.Text.Length > 0)
+            yield return new GenerationChunk(answer.Text);
+        yield return new GenerationChunk("", answer.FinishReason, new GenerationUsage(answer.PromptTokens, answer.CompletionTokens));
+    }
+
+    /// <summary>Passes the chunks through and stores the answer once it finished (not if cancelled).</summary>
+    private async IAsyncEnumerable<GenerationChunk> Remember(string key, IAsyncEnumerable<GenerationChunk> chunks, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        var text = new StringBuilder();
+        await foreach (var chunk in chunks.WithCancellation(cancellation))
+        {
+            text.Append(chunk.Text);
+            if (chunk is { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
+                cache!.Store(key, new CachedAnswer(text.ToString(), reason, usage.PromptTokens, usage.CompletionTokens));
+            yield return chunk;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Edge.Agent.Caching;
 using Edge.Agent.Generation;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
@@ -74,11 +75,25 @@ internal static class AgentHost
         var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
         if (scheduler is not null)
             builder.Services.AddSingleton(scheduler);
-        builder.Services.AddSingleton(new TextGenerator(engine, scheduler));
+        var cache = EngineConfiguration.ReadBool(builder.Configuration, "Cache:Enabled", true)
+            ? new ResponseCache(settings.StateDirectory, engine.Package.Manifest.Version, EngineConfiguration.ReadInt(builder.Configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L)
+            : null;
+        if (cache is not null)
+            builder.Services.AddSingleton(cache);
+        builder.Services.AddSingleton(new TextGenerator(engine, scheduler, cache, metrics));
         string? warmUpWarning = WarmUp(engine);
         metrics.Observe(engine, scheduler);
 
         var app = builder.Build();
+        // Registered as instances, so the container does not own them: release them here, after
+        // Kestrel has finished (or given up on) in-flight requests, the scheduler before the engine.
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            scheduler?.Dispose();
+            cache?.Dispose();
+            engine.Dispose();
+            metrics.Dispose();
+        });
         foreach (string warning in engine.Warnings.Append(warmUpWarning).OfType<string>())
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);

@@ -12,7 +12,9 @@ internal static class ChatCompletionsEndpoint
     private static async Task RespondAsync(HttpContext context, System.Text.Json.JsonElement body, InferenceEngine engine, TextGenerator generator)
     {
         var request = ChatCompletionRequest.Read(body);
-        var chunks = generator.Start(engine.EncodeChat(request.Messages), request.Parameters.Settings, context.RequestAborted);
+        var started = generator.Start("chat", engine.EncodeChat(request.Messages), request.Parameters.Settings, context.RequestAborted);
+        context.Response.Headers[CacheHeader.Name] = started.CacheStatus;
+        var chunks = started.Chunks;
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string model = engine.Package.Manifest.Name;

@@ -13,7 +13,9 @@ internal static class CompletionsEndpoint
     {
         var request = CompletionRequest.Read(body);
         // Validated against the model (and queued) before anything is sent back.
-        var chunks = generator.Start(engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
+        var started = generator.Start("completions", engine.Tokenizer.Encode(request.Prompt), request.Parameters.Settings, context.RequestAborted);
+        context.Response.Headers[CacheHeader.Name] = started.CacheStatus;
+        var chunks = started.Chunks;
         var reply = new Reply($"cmpl-{Guid.NewGuid():N}", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), engine.Package.Manifest.Name);
         if (request.Parameters.Stream)
             await StreamAsync(context.Response, chunks, reply, request.Parameters.IncludeUsage);

@@ -12,12 +12,14 @@ namespace Edge.Agent.Metrics;
 internal sealed class AgentMetrics : IDisposable
 {
     private readonly Counter<long> _requests;
+    private readonly Counter<long> _cache;
 
     public AgentMetrics()
     {
         Meter = new Meter("DeepSeekEdge");
         Runtime = new RuntimeMetrics(Meter);
         _requests = Meter.CreateCounter<long>("dsedge_http_requests_total", description: "HTTP requests by route and status.");
+        _cache = Meter.CreateCounter<long>("dsedge_cache_lookups_total", description: "Response cache lookups of deterministic requests, by result.");
         Exporter = new PrometheusExporter(Meter);
     }
 
@@ -39,6 +41,8 @@ internal sealed class AgentMetrics : IDisposable
 
     public void CountRequest(string route, int status) =>
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("status", status));
+
+    public void CountCache(bool hit) => _cache.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
 
     public void Dispose()
     {

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Edge.Runtime.Inference;
+using Microsoft.Data.Sqlite;
+
+namespace Edge.Agent.Caching;
+
+/// <summary>A cached answer: the text, how it finished, and its token counts.</summary>
+internal sealed record CachedAnswer(string Text, FinishReason FinishReason, int PromptTokens, int CompletionTokens);
+
+/// <summary>
+/// Answers for deterministic requests (greedy, or sampled with an explicit seed) in SQLite under
+/// the state directory, so the same question gets the same answer without the model, across
+/// restarts. Keyed by the model version, the prompt's token ids and every generation setting;
+/// bounded in bytes with least-recently-used eviction; entries of other model versions are
+/// dropped when a model is loaded.
+/// </summary>
+internal sealed class ResponseCache : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly string _modelVersion;
+    private readonly long _maxBytes;
+    private readonly Lock _lock = new();
+
+    public ResponseCache(string stateDirectory, string modelVersion, long maxBytes)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        _modelVersion = modelVersion;
+        _maxBytes = maxBytes;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDirectory, "cache.db") }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL;");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS responses (
+                key TEXT PRIMARY KEY, model_version TEXT NOT NULL, text TEXT NOT NULL, finish TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, bytes INTEGER NOT NULL, last_used INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS responses_lru ON responses(last_used);
+            """);
+        using var stale = Command("DELETE FROM responses WHERE model_version <> $version;");
+        stale.Parameters.AddWithValue("$version", modelVersion);
+        stale.ExecuteNonQuery();
+    }
+
+    /// <summary>Only requests whose answer is fixed by their inputs are cached.</summary>
+    public static bool IsDeterministic(GenerationSettings settings) => settings.IsGreedy || settings.Seed is not null;
+
+    /// <summary>The cache key: route, prompt ids and every setting that shapes the answer.</summary>
+    public string Key(string route, IReadOnlyList<int> prompt, GenerationSettings s)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{route}|{_modelVersion}|{string.Join(',', prompt)}|{s.MaxTokens}|{s.Temperature:R}|{s.TopK}|{s.TopP:R}|{s.MinP:R}|");
+        text.Append(CultureInfo.InvariantCulture, $"{s.RepetitionPenalty:R}|{s.PresencePenalty:R}|{s.FrequencyPenalty:R}|{s.Seed}|{s.StopAtEos}|{s.ContextOverflow}|");
+        text.Append(string.Join('\u0001', s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    public CachedAnswer? Find(string key)
+    {
+        lock (_lock)
+        {
+            using var find = Command("SELECT text, finish, prompt_tokens, completion_tokens FROM responses WHERE key = $key;");
+            find.Parameters.AddWithValue("$key", key);
+            using var reader = find.ExecuteReader();
+            if (!reader.Read())
+                return null;
+            var answer = new CachedAnswer(reader.GetString(0), Enum.Parse<FinishReason>(reader.GetString(1)), reader.GetInt32(2), reader.GetInt32(3));
+            reader.Close();
+            using var touch = Command("UPDATE responses SET last_used = $now WHERE key = $key;");
+            touch.Parameters.AddWithValue("$now", NextStamp());
+            touch.Parameters.AddWithValue("$key", key);
+            touch.ExecuteNonQuery();
+            return answer;
+        }
+    }
+
+    public void Store(string key, CachedAnswer answer)
+    {
+        long bytes = Encoding.UTF8.GetByteCount(answer.Text) + 64;
+        if (bytes > _maxBytes)
+            return;
+        lock (_lock)
+        {
+            using var transaction = _connection.BeginTransaction();
+            using (var insert = Command("""
+                INSERT OR REPLACE INTO responses (key, model_version, text, finish, prompt_tokens, completion_tokens, bytes, last_used)
+                VALUES ($key, $version, $text, $finish, $prompt, $completion, $bytes, $now);
+                """))
+            {
+                insert.Transaction = transaction;
+                insert.Parameters.AddWithValue("$key", key);
+                insert.Parameters.AddWithValue("$version", _modelVersion);
+                insert.Parameters.AddWithValue("$text", answer.Text);
+                insert.Parameters.AddWithValue("$finish", answer.FinishReason.ToString());
+                insert.Parameters.AddWithValue("$prompt", answer.PromptTokens);
+                insert.Parameters.AddWithValue("$completion", answer.CompletionTokens);
+                insert.Parameters.AddWithValue("$bytes", bytes);
+                insert.Parameters.AddWithValue("$now", NextStamp());
+                insert.ExecuteNonQuery();
+            }
+            // Evict least recently used entries until the cache fits its budget again.
+            using (var evict = Command("""
+                DELETE FROM responses WHERE key IN (
+                    SELECT key FROM (SELECT key, SUM(bytes) OVER (ORDER BY last_used DESC) AS running FROM responses) WHERE running > $max);
+                """))
+            {
+                evict.Transaction = transaction;
+                evict.Parameters.AddWithValue("$max", _maxBytes);
+                evict.ExecuteNonQuery();
+            }
+            transaction.Commit();
+        }
+    }
+
+    public long Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                using var count = Command("SELECT COUNT(*) FROM responses;");
+                return (long)count.ExecuteScalar()!;
+            }
+        }
+    }
+
+    // Strictly increasing use stamps, so LRU order holds even within one clock tick.
+    private long _stamp;
+
+    private long NextStamp()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        _stamp = Math.Max(_stamp + 1, now);
+        return _stamp;
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = Command(sql);
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

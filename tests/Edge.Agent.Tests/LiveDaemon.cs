@@ -24,9 +24,6 @@ internal sealed class LiveDaemon : IAsyncDisposable
 
     public string StateDirectory { get; }
 
-    /// <summary>Log entries at warning level and above, as "Level: message".</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<string> Problems { get; } = new();
-
     /// <param name="configuration">Command-line style settings, e.g. "--Scheduler:MaxQueue=1".</param>
     public static Task<LiveDaemon> StartAsync(params string[] configuration) =>
         StartWithStateAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), configuration);
@@ -39,18 +36,13 @@ internal sealed class LiveDaemon : IAsyncDisposable
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var daemon = new LiveDaemon(app, new Uri(address), state);
-        foreach (string problem in problems)
-            daemon.Problems.Enqueue(problem);
-        problems.Clear();
-        daemon._capture = problems;
-        return daemon;
+        return new LiveDaemon(app, new Uri(address), state) { _problems = problems };
     }
 
-    private System.Collections.Concurrent.ConcurrentQueue<string> _capture = new();
+    private System.Collections.Concurrent.ConcurrentQueue<string> _problems = new();
 
-    /// <summary>Problems logged since start-up.</summary>
-    public IReadOnlyCollection<string> LoggedProblems => _capture;
+    /// <summary>Warnings and errors logged since the host was built, as "Level category: message".</summary>
+    public IReadOnlyCollection<string> LoggedProblems => _problems;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,6 @@
 using Edge.Agent.Caching;
 using Edge.Agent.Generation;
+using Edge.Agent.Gpio;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
 using Edge.Agent.Metrics;
@@ -59,6 +60,7 @@ internal static class AgentHost
             builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
         }
         builder.Services.AddHostedService<SystemdWatchdog>();
+        builder.Services.AddHostedService<StatusLightService>();
         // On SIGTERM Kestrel stops accepting and in-flight requests get this long to finish;
         // whatever is still generating then is cancelled.
         var grace = TimeSpan.FromSeconds(EngineConfiguration.ReadInt(builder.Configuration, "Shutdown:GraceSeconds", 10, minimum: 0));

@@ -1,0 +1,55 @@
+using System.Device.Gpio;
+using Edge.Agent.Hosting;
+using Edge.Runtime.Scheduling;
+
+namespace Edge.Agent.Gpio;
+
+/// <summary>
+/// Keeps the status LEDs current: ready while serving, busy while sequences run or wait, error
+/// while the inference loop has work but makes no progress. Without configured pins it does
+/// nothing; without a GPIO chip it logs one line and the daemon runs on.
+/// </summary>
+internal sealed partial class StatusLightService(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<StatusLightService> logger,
+    GenerationScheduler? scheduler = null, Func<GpioController>? controllerFactory = null) : BackgroundService
+{
+    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        int? ready = Pin("Gpio:ReadyPin"), busy = Pin("Gpio:BusyPin"), error = Pin("Gpio:ErrorPin");
+        if (ready is null && busy is null && error is null)
+            return;
+        StatusLights lights;
+        try
+        {
+            lights = new StatusLights((controllerFactory ?? (() => new GpioController()))(), ready, busy, error);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            NoGpio(logger, e.Message);
+            return;
+        }
+        using (lights)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            do
+            {
+                var (isReady, isBusy, isError) = Evaluate(lifetime.ApplicationStarted.IsCancellationRequested, scheduler, DateTimeOffset.UtcNow);
+                lights.Show(isReady, isBusy, isError);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+    }
+
+    internal static (bool Ready, bool Busy, bool Error) Evaluate(bool started, GenerationScheduler? scheduler, DateTimeOffset now)
+    {
+        bool busy = scheduler is not null && (scheduler.ActiveSequences > 0 || scheduler.QueueDepth > 0);
+        bool error = !SystemdWatchdog.IsMakingProgress(scheduler, Stall, now);
+        return (started && !error, busy, error);
+    }
+
+    private int? Pin(string key) => configuration[key] is { Length: > 0 } ? EngineConfiguration.ReadInt(configuration, key, 0, minimum: 0) : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPIO status LEDs are configured but no GPIO controller is available ({Reason}); running without them.")]
+    private static partial void NoGpio(ILogger logger, string reason);
+}

@@ -66,6 +66,9 @@ internal static class AgentHost
         var grace = TimeSpan.FromSeconds(EngineConfiguration.ReadInt(builder.Configuration, "Shutdown:GraceSeconds", 10, minimum: 0));
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = grace);
         builder.WebHost.UseUrls(settings.Urls);
+        // The slim builder leaves HTTPS out; this lets Kestrel:Endpoints / Kestrel:Certificates in
+        // configuration serve HTTPS with a certificate from a file.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = AgentDefaults.MaxRequestBodyBytes);
 
         Directory.CreateDirectory(settings.StateDirectory);

@@ -75,7 +75,9 @@ internal static class AgentHost
         var apiKeys = ApiKeys.Read(builder.Configuration);
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
+        var loading = System.Diagnostics.Stopwatch.StartNew();
         var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory) with { Metrics = metrics.Runtime });
+        var loadTime = loading.Elapsed;
         builder.Services.AddSingleton(engine);
         var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
         if (scheduler is not null)
@@ -86,7 +88,9 @@ internal static class AgentHost
         if (cache is not null)
             builder.Services.AddSingleton(cache);
         builder.Services.AddSingleton(new TextGenerator(engine, scheduler, cache, metrics));
+        loading.Restart();
         string? warmUpWarning = WarmUp(engine);
+        var warmUpTime = loading.Elapsed;
         metrics.Observe(engine, scheduler);
 
         var app = builder.Build();
@@ -101,7 +105,8 @@ internal static class AgentHost
         });
         foreach (string warning in engine.Warnings.Append(warmUpWarning).OfType<string>())
             AgentLog.EngineWarning(app.Logger, warning);
-        AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory);
+        AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory,
+            (long)loadTime.TotalMilliseconds, (long)warmUpTime.TotalMilliseconds);
         MetricsEndpoint.Map(app, metrics);
         var audit = new AuditLog(settings.StateDirectory, EngineConfiguration.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
         AuthorizationMiddleware.Use(app, apiKeys, audit);

@@ -16,12 +16,16 @@ internal sealed record StartedGeneration(IAsyncEnumerable<GenerationChunk> Chunk
 /// engine directly, one thread per request. Refusals (invalid request, overloaded) throw before
 /// anything is sent to the client.
 /// </summary>
-internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache = null, Metrics.AgentMetrics? metrics = null)
+internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, Security.RequestLimits limits, ResponseCache? cache = null, Metrics.AgentMetrics? metrics = null)
 {
     public GenerationScheduler? Scheduler { get; } = scheduler;
 
     public StartedGeneration Start(string route, IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
+        if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
+            throw new Http.BadRequestException($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
+        if (limits.MaxPromptTokens > 0 && prompt.Count > limits.MaxPromptTokens)
+            throw new Http.BadRequestException($"The prompt has {prompt.Count} tokens; this server's limit is {limits.MaxPromptTokens}.", "prompt");
         if (cache is null || !ResponseCache.IsDeterministic(settings))
             return new StartedGeneration(Generate(prompt, settings, cancellation), "bypass");
         settings.Validate();

@@ -73,6 +73,8 @@ internal static class AgentHost
 
         Directory.CreateDirectory(settings.StateDirectory);
         var apiKeys = ApiKeys.Read(builder.Configuration);
+        var limits = RequestLimits.Read(builder.Configuration);
+        builder.Services.AddRateLimiter(limits.Configure);
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var loading = System.Diagnostics.Stopwatch.StartNew();
@@ -87,7 +89,7 @@ internal static class AgentHost
             : null;
         if (cache is not null)
             builder.Services.AddSingleton(cache);
-        builder.Services.AddSingleton(new TextGenerator(engine, scheduler, cache, metrics));
+        builder.Services.AddSingleton(new TextGenerator(engine, scheduler, limits, cache, metrics));
         loading.Restart();
         string? warmUpWarning = WarmUp(engine);
         var warmUpTime = loading.Elapsed;
@@ -110,6 +112,7 @@ internal static class AgentHost
         MetricsEndpoint.Map(app, metrics);
         var audit = new AuditLog(settings.StateDirectory, EngineConfiguration.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
         AuthorizationMiddleware.Use(app, apiKeys, audit);
+        app.UseRateLimiter();
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);

@@ -25,6 +25,7 @@ internal static class AuthorizationMiddleware
         {
             if (keys.AllowAnonymousLoopback && remote is not null && IPAddress.IsLoopback(remote))
             {
+                context.Items[RequestLimits.CallerItem] = $"anonymous@{caller}";
                 await next(context);
                 return;
             }
@@ -48,6 +49,7 @@ internal static class AuthorizationMiddleware
         }
         if (role == ApiKeys.Admin)
             audit.Write($"{key.Name}@{caller}", $"{context.Request.Method} {path}", "allowed");
+        context.Items[RequestLimits.CallerItem] = key.Name;
         await next(context);
     });
 

@@ -18,8 +18,6 @@ internal sealed record StartedGeneration(IAsyncEnumerable<GenerationChunk> Chunk
 /// </summary>
 internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, Security.RequestLimits limits, ResponseCache? cache = null, Metrics.AgentMetrics? metrics = null)
 {
-    public GenerationScheduler? Scheduler { get; } = scheduler;
-
     public StartedGeneration Start(string route, IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
@@ -41,8 +39,8 @@ internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler?
 
     private IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
-        if (Scheduler is not null)
-            return Scheduler.StreamAsync(prompt, settings, cancellation);
+        if (scheduler is not null)
+            return scheduler.StreamAsync(prompt, settings, cancellation);
         var chunks = engine.Stream(prompt, settings, cancellation);
         var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _ = Task.Run(() =>

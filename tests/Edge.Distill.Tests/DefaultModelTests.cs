@@ -13,9 +13,7 @@ public sealed class DefaultModelTests
         string checkpoint = Directory.CreateTempSubdirectory("edge-default-ckpt").FullName;
         try
         {
-            var entry = typeof(PackageExporter).Assembly.EntryPoint!;
-            int init = (int)entry.Invoke(null, [new[] { "init", "--arch", "deepseek_v3", "--preset", "tiny", "--seed", "1", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", checkpoint }])!;
-            Assert.AreEqual(0, init);
+            Assert.AreEqual(0, DistillCli.Run("init", "--arch", "deepseek_v3", "--preset", "tiny", "--seed", "1", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", checkpoint));
             var report = ExportVerifier.Run(checkpoint, RepositoryPaths.DefaultModel, "DeepSeek on the edge: verify the exported graph.", decodeSteps: 8);
             Assert.IsLessThanOrEqualTo(ExportVerifier.DefaultTolerance, report.MaxAbsDifference);
         }

@@ -23,8 +23,8 @@ public sealed class ExportTests
         s_work = Directory.CreateTempSubdirectory("edge-distill-tests").FullName;
         s_checkpoint = Path.Combine(s_work, "checkpoint");
         s_package = Path.Combine(s_work, "package");
-        Assert.AreEqual(0, Cli("init", "--arch", "deepseek_v3", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", s_checkpoint));
-        Assert.AreEqual(0, Cli("export", "--checkpoint", s_checkpoint, "--out", s_package));
+        Assert.AreEqual(0, DistillCli.Run("init", "--arch", "deepseek_v3", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", s_checkpoint));
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", s_checkpoint, "--out", s_package));
     }
 
     [ClassCleanup]
@@ -55,7 +55,7 @@ public sealed class ExportTests
             data[i] *= 1.5f;
         Safetensors.Write(Path.Combine(altered, Checkpoint.WeightsFile), tensors.Select(t => (t.Key, t.Value.Shape, t.Value.Data)));
 
-        Assert.AreEqual(1, Cli("verify", "--checkpoint", altered, "--package", s_package));
+        Assert.AreEqual(1, DistillCli.Run("verify", "--checkpoint", altered, "--package", s_package));
         var report = ExportVerifier.Run(altered, s_package, "Conveyor 4 stopped.", decodeSteps: 2);
         Assert.IsGreaterThan(ExportVerifier.DefaultTolerance, report.MaxAbsDifference);
     }
@@ -64,7 +64,7 @@ public sealed class ExportTests
     public void BothCacheLayoutsVerifyAndGenerateTheSameTokens()
     {
         string concat = Path.Combine(s_work, "package-concat");
-        Assert.AreEqual(0, Cli("export", "--checkpoint", s_checkpoint, "--out", concat, "--cache-layout", "concat"));
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", s_checkpoint, "--out", concat, "--cache-layout", "concat"));
         Assert.IsFalse(ModelPackage.Open(concat).GenAi.Search.PastPresentShareBuffer);
         Assert.IsTrue(ModelPackage.Open(s_package).GenAi.Search.PastPresentShareBuffer);
         Assert.IsLessThanOrEqualTo(ExportVerifier.DefaultTolerance, ExportVerifier.Run(s_checkpoint, concat, "Conveyor 4 stopped.", decodeSteps: 8).MaxAbsDifference);
@@ -128,8 +128,8 @@ public sealed class ExportTests
     {
         string again = Path.Combine(s_work, "again");
         string other = Path.Combine(s_work, "other");
-        Assert.AreEqual(0, Cli("init", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", again));
-        Assert.AreEqual(0, Cli("init", "--preset", "tiny", "--seed", "8", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", other));
+        Assert.AreEqual(0, DistillCli.Run("init", "--preset", "tiny", "--seed", "7", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", again));
+        Assert.AreEqual(0, DistillCli.Run("init", "--preset", "tiny", "--seed", "8", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", other));
         byte[] original = File.ReadAllBytes(Path.Combine(s_checkpoint, Checkpoint.WeightsFile));
         CollectionAssert.AreEqual(original, File.ReadAllBytes(Path.Combine(again, Checkpoint.WeightsFile)));
         CollectionAssert.AreNotEqual(original, File.ReadAllBytes(Path.Combine(other, Checkpoint.WeightsFile)));
@@ -138,19 +138,14 @@ public sealed class ExportTests
     [TestMethod]
     public void RefusesWhatItCannotBuild()
     {
-        Assert.AreNotEqual(0, Cli("init", "--arch", "llama", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
-        Assert.AreNotEqual(0, Cli("init", "--preset", "huge", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
-        Assert.AreNotEqual(0, Cli("export", "--checkpoint", Path.Combine(s_work, "missing"), "--out", Path.Combine(s_work, "y")));
+        Assert.AreNotEqual(0, DistillCli.Run("init", "--arch", "llama", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
+        Assert.AreNotEqual(0, DistillCli.Run("init", "--preset", "huge", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", Path.Combine(s_work, "x")));
+        Assert.AreNotEqual(0, DistillCli.Run("export", "--checkpoint", Path.Combine(s_work, "missing"), "--out", Path.Combine(s_work, "y")));
         var bad = DeepSeekV3Config.Preset("tiny", 1000, 0, 1) with { NGroup = 3 };
         var error = Assert.ThrowsExactly<InvalidDataException>(bad.Validate);
         StringAssert.Contains(error.Message, "n_group");
     }
 
-    private static int Cli(params string[] args)
-    {
-        var entry = typeof(PackageExporter).Assembly.EntryPoint!;
-        return (int)entry.Invoke(null, [args])!;
-    }
 
     private static void CopyDirectory(string from, string to)
     {

@@ -48,7 +48,7 @@ internal sealed partial class StatusLightService(IConfiguration configuration, I
         return (started && !error, busy, error);
     }
 
-    private int? Pin(string key) => configuration[key] is { Length: > 0 } ? EngineConfiguration.ReadInt(configuration, key, 0, minimum: 0) : null;
+    private int? Pin(string key) => configuration[key] is { Length: > 0 } ? ConfigurationValues.ReadInt(configuration, key, 0, minimum: 0) : null;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPIO status LEDs are configured but no GPIO controller is available ({Reason}); running without them.")]
     private static partial void NoGpio(ILogger logger, string reason);

@@ -63,7 +63,7 @@ internal static class AgentHost
         builder.Services.AddHostedService<StatusLightService>();
         // On SIGTERM Kestrel stops accepting and in-flight requests get this long to finish;
         // whatever is still generating then is cancelled.
-        var grace = TimeSpan.FromSeconds(EngineConfiguration.ReadInt(builder.Configuration, "Shutdown:GraceSeconds", 10, minimum: 0));
+        var grace = TimeSpan.FromSeconds(ConfigurationValues.ReadInt(builder.Configuration, "Shutdown:GraceSeconds", 10, minimum: 0));
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = grace);
         builder.WebHost.UseUrls(settings.Urls);
         // The slim builder leaves HTTPS out; this lets Kestrel:Endpoints / Kestrel:Certificates in
@@ -84,8 +84,8 @@ internal static class AgentHost
         var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
         if (scheduler is not null)
             builder.Services.AddSingleton(scheduler);
-        var cache = EngineConfiguration.ReadBool(builder.Configuration, "Cache:Enabled", true)
-            ? new ResponseCache(settings.StateDirectory, engine.Package.Manifest.Version, EngineConfiguration.ReadInt(builder.Configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L)
+        var cache = ConfigurationValues.ReadBool(builder.Configuration, "Cache:Enabled", true)
+            ? new ResponseCache(settings.StateDirectory, engine.Package.Manifest.Version, ConfigurationValues.ReadInt(builder.Configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L)
             : null;
         if (cache is not null)
             builder.Services.AddSingleton(cache);
@@ -110,7 +110,7 @@ internal static class AgentHost
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory,
             (long)loadTime.TotalMilliseconds, (long)warmUpTime.TotalMilliseconds);
         MetricsEndpoint.Map(app, metrics);
-        var audit = new AuditLog(settings.StateDirectory, EngineConfiguration.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
+        var audit = new AuditLog(settings.StateDirectory, ConfigurationValues.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
         AuthorizationMiddleware.Use(app, apiKeys, audit);
         app.UseRateLimiter();
         HealthEndpoints.Map(app);

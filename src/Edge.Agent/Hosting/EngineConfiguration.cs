@@ -18,8 +18,8 @@ internal static class EngineConfiguration
         return new EngineOptions
         {
             ExecutionProviders = configuration["Engine:Providers"] is { Length: > 0 } list ? ExecutionProvider.ParseList(list) : [ExecutionProvider.Cpu],
-            StrictProviders = ReadBool(configuration, "Engine:StrictProviders", false),
-            IntraOpThreads = ReadInt(configuration, "Engine:IntraOpThreads", 0, minimum: 0),
+            StrictProviders = ConfigurationValues.ReadBool(configuration, "Engine:StrictProviders", false),
+            IntraOpThreads = ConfigurationValues.ReadInt(configuration, "Engine:IntraOpThreads", 0, minimum: 0),
             StateDirectory = stateDirectory,
         };
     }
@@ -30,29 +30,9 @@ internal static class EngineConfiguration
         var defaults = new SchedulerOptions();
         return new SchedulerOptions
         {
-            MaxBatchSize = ReadInt(configuration, "Scheduler:MaxBatchSize", defaults.MaxBatchSize, minimum: 1),
-            MaxWaitMs = ReadInt(configuration, "Scheduler:MaxWaitMs", defaults.MaxWaitMs, minimum: 0),
-            MaxQueue = ReadInt(configuration, "Scheduler:MaxQueue", defaults.MaxQueue, minimum: 1),
+            MaxBatchSize = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxBatchSize", defaults.MaxBatchSize, minimum: 1),
+            MaxWaitMs = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxWaitMs", defaults.MaxWaitMs, minimum: 0),
+            MaxQueue = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxQueue", defaults.MaxQueue, minimum: 1),
         };
     }
-
-    public static bool ReadBool(IConfiguration configuration, string key, bool fallback) => configuration[key] switch
-    {
-        null or "" => fallback,
-        var text when bool.TryParse(text, out bool value) => value,
-        var text => throw new ConfigurationException(key, $"'{text}' is not true or false"),
-    };
-
-    public static int ReadInt(IConfiguration configuration, string key, int fallback, int minimum) => configuration[key] switch
-    {
-        null or "" => fallback,
-        var text when int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int value) && value >= minimum => value,
-        var text => throw new ConfigurationException(key, $"'{text}' is not a whole number of at least {minimum}"),
-    };
-}
-
-/// <summary>A configuration value the daemon cannot start with; the message names the key.</summary>
-internal sealed class ConfigurationException(string key, string problem) : Exception($"Configuration {key}: {problem}.")
-{
-    public string Key { get; } = key;
 }

@@ -10,8 +10,6 @@ namespace Edge.Agent.Http;
 /// </summary>
 internal sealed record GenerationParameters(GenerationSettings Settings, bool Stream, bool IncludeUsage, string? Model)
 {
-    public const int DefaultMaxTokens = 16;
-
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "model", "max_tokens", "user", "n", "stream", "stream_options", "temperature", "top_p", "seed", "stop",
@@ -33,7 +31,7 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
             maxTokens = alias;
         var settings = new GenerationSettings
         {
-            MaxTokens = maxTokens ?? DefaultMaxTokens,
+            MaxTokens = maxTokens ?? GenerationSettings.DefaultMaxTokens,
             Temperature = OptionalFloat(root, "temperature") ?? 0f,
             TopP = OptionalFloat(root, "top_p") ?? 1f,
             TopK = OptionalInt(root, "top_k") ?? 0,

@@ -61,6 +61,6 @@ internal sealed class ApiKeys
                 throw new Hosting.ConfigurationException($"{path}:Roles", $"must list roles from: {string.Join(", ", KnownRoles)}");
             keys.Add(new ApiKey(name, hash.ToLowerInvariant(), roles));
         }
-        return new ApiKeys(keys, Hosting.EngineConfiguration.ReadBool(configuration, "Auth:AllowAnonymousLoopback", false));
+        return new ApiKeys(keys, Hosting.ConfigurationValues.ReadBool(configuration, "Auth:AllowAnonymousLoopback", false));
     }
 }

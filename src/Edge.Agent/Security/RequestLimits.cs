@@ -14,9 +14,9 @@ internal sealed record RequestLimits(int ConcurrentRequestsPerKey, int MaxTokens
     public const string CallerItem = "dsedge.caller";
 
     public static RequestLimits Read(IConfiguration configuration) => new(
-        EngineConfiguration.ReadInt(configuration, "Limits:ConcurrentRequestsPerKey", 8, minimum: 1),
-        EngineConfiguration.ReadInt(configuration, "Limits:MaxTokens", 0, minimum: 0),
-        EngineConfiguration.ReadInt(configuration, "Limits:MaxPromptTokens", 0, minimum: 0));
+        ConfigurationValues.ReadInt(configuration, "Limits:ConcurrentRequestsPerKey", 8, minimum: 1),
+        ConfigurationValues.ReadInt(configuration, "Limits:MaxTokens", 0, minimum: 0),
+        ConfigurationValues.ReadInt(configuration, "Limits:MaxPromptTokens", 0, minimum: 0));
 
     /// <summary>ASP.NET Core's rate limiting, one concurrency limiter per caller, on /v1/ routes only.</summary>
     public void Configure(Microsoft.AspNetCore.RateLimiting.RateLimiterOptions options)

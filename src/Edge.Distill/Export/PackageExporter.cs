@@ -27,7 +27,7 @@ internal static class PackageExporter
         File.WriteAllText(Path.Combine(packageDirectory, "generation_config.json"), GenerationConfig(config));
         File.WriteAllText(Path.Combine(packageDirectory, GenAiConfig.FileName), ModelPackage.Serialize(GenAi(config, layout)));
 
-        var manifest = ModelPackage.WriteManifest(packageDirectory, files => Describe(config, name, version, files, smokeTest: null));
+        var manifest = ModelPackage.WriteManifest(packageDirectory, files => Describe(config, name, version, files));
         // The smoke test is what this exact package produces greedily; a device re-checks it before serving an update.
         using (var engine = InferenceEngine.Load(packageDirectory))
         {
@@ -38,7 +38,7 @@ internal static class PackageExporter
         return manifest;
     }
 
-    private static ModelManifest Describe(DeepSeekV3Config c, string name, string version, IReadOnlyList<PackageFile> files, SmokeTest? smokeTest)
+    private static ModelManifest Describe(DeepSeekV3Config c, string name, string version, IReadOnlyList<PackageFile> files)
     {
         var (total, active) = ParameterCounts(c);
         return new ModelManifest
@@ -61,7 +61,6 @@ internal static class PackageExporter
             },
             Quantization = "none (fp32)",
             Files = files,
-            SmokeTest = smokeTest,
             MinRuntimeVersion = "0.1.0",
         };
     }

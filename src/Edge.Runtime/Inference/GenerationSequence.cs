@@ -11,7 +11,7 @@ internal sealed class GenerationSequence
 {
     private readonly GenerationSettings _settings;
     private readonly IReadOnlySet<int> _eosIds;
-    private readonly PenaltyProcessor _penalties;
+    private readonly PenaltyProcessor? _penalties;
     private readonly TokenSampler _sampler;
     private readonly IncrementalDetokenizer _detokenizer;
     private readonly StopStringMatcher _stops;
@@ -27,7 +27,9 @@ internal sealed class GenerationSequence
         Prompt = prompt;
         MaxTokens = maxTokens;
         Completion = completion ?? new List<int>(maxTokens);
-        _penalties = new PenaltyProcessor(vocabulary, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens);
+        _penalties = PenaltyProcessor.Needed(settings)
+            ? new PenaltyProcessor(vocabulary, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens)
+            : null;
         _sampler = new TokenSampler(settings, vocabulary);
         _detokenizer = new IncrementalDetokenizer(tokenizer);
         _stops = new StopStringMatcher(settings.StopStrings);
@@ -50,8 +52,7 @@ internal sealed class GenerationSequence
     /// </summary>
     public string Advance(Span<float> logits)
     {
-        if (_penalties.IsActive)
-            _penalties.Apply(logits);
+        _penalties?.Apply(logits);
         int next = _sampler.Next(logits);
         if ((_settings.StopAtEos && _eosIds.Contains(next)) || _settings.StopTokenIds.Contains(next))
         {
@@ -59,7 +60,7 @@ internal sealed class GenerationSequence
             return "";
         }
         Completion.Add(next);
-        _penalties.Accept(next);
+        _penalties?.Accept(next);
         if (_metrics is not null)
         {
             double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_lastTokenAt).TotalSeconds;

@@ -155,13 +155,7 @@ public sealed class ModelSession : IDisposable
             return null;
         }
 
-        var ids = new long[count];
-        var positions = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            ids[i] = tokens[i];
-            positions[i] = state.Length + i;
-        }
+        var (ids, positions) = TokenInputs(tokens, state.Length);
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, count]);
         using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
         var logitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, count, VocabularySize]);
@@ -187,13 +181,7 @@ public sealed class ModelSession : IDisposable
     {
         int count = tokens.Length;
         int total = state.Length + count;
-        var ids = new long[count];
-        var positions = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            ids[i] = tokens[i];
-            positions[i] = state.Length + i;
-        }
+        var (ids, positions) = TokenInputs(tokens, state.Length);
         var mask = new long[total];
         Array.Fill(mask, 1L);
 
@@ -225,6 +213,19 @@ public sealed class ModelSession : IDisposable
             inputs[i].Dispose();
         state.Length = total;
         return everyPosition;
+    }
+
+    /// <summary>input_ids and position_ids of a multi-token step: the tokens, at positions from <paramref name="start"/>.</summary>
+    internal static (long[] Ids, long[] Positions) TokenInputs(ReadOnlySpan<int> tokens, int start)
+    {
+        var ids = new long[tokens.Length];
+        var positions = new long[tokens.Length];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            ids[i] = tokens[i];
+            positions[i] = start + i;
+        }
+        return (ids, positions);
     }
 
     public void Dispose() => _session.Dispose();

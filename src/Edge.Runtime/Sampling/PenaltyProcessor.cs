@@ -26,7 +26,9 @@ internal sealed class PenaltyProcessor
             MarkSeen(id);
     }
 
-    public bool IsActive => _repetition != 1f || _presence != 0f || _frequency != 0f;
+    /// <summary>Whether a request asks for any penalty; only then are the per-vocabulary arrays worth allocating.</summary>
+    public static bool Needed(Inference.GenerationSettings settings) =>
+        settings.RepetitionPenalty != 1f || settings.PresencePenalty != 0f || settings.FrequencyPenalty != 0f;
 
     public void Accept(int token)
     {

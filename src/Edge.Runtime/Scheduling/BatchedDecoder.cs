@@ -60,13 +60,7 @@ internal sealed unsafe class BatchedDecoder : IDisposable
         var mask = new Span<long>(_mask + (long)slot * _capacity, _capacity);
         mask.Clear();
         mask[..count].Fill(1);
-        var ids = new long[count];
-        var positions = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            ids[i] = prompt[i];
-            positions[i] = i;
-        }
+        var (ids, positions) = ModelSession.TokenInputs(prompt, start: 0);
         // A binding per prefill: a binding keeps its bound outputs alive, and a prefill's logits
         // ([prompt, vocabulary]) must not outlive it.
         using var binding = PrefillBinding(slot);

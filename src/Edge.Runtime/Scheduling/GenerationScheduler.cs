@@ -40,7 +40,12 @@ public sealed class GenerationScheduler : IDisposable
     public int ActiveSequences => Volatile.Read(ref _active);
 
     /// <summary>When the inference loop last finished a step (or was idle and waiting): what a watchdog checks.</summary>
-    public DateTimeOffset LastProgress { get; private set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset LastProgress => new(Interlocked.Read(ref _lastProgressTicks), TimeSpan.Zero);
+
+    // Written by the inference thread, read by the watchdog: a long, so a read is never torn.
+    private long _lastProgressTicks = DateTimeOffset.UtcNow.UtcTicks;
+
+    private void MarkProgress() => Interlocked.Exchange(ref _lastProgressTicks, DateTimeOffset.UtcNow.UtcTicks);
 
     /// <summary>Tokens produced by batched decode steps, and the time those steps took (prefills excluded).</summary>
     public (long Tokens, TimeSpan Time) DecodeTotals => (Interlocked.Read(ref _decodeTokens), TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks)));
@@ -117,7 +122,7 @@ public sealed class GenerationScheduler : IDisposable
                 Interlocked.Add(ref _decodeTicks, Stopwatch.GetElapsedTime(started).Ticks);
                 Interlocked.Add(ref _decodeTokens, count);
                 Compact();
-                LastProgress = DateTimeOffset.UtcNow;
+                MarkProgress();
                 _engine.Metrics?.BatchSize.Record(count);
             }
         }
@@ -132,7 +137,7 @@ public sealed class GenerationScheduler : IDisposable
     {
         try
         {
-            LastProgress = DateTimeOffset.UtcNow;
+            MarkProgress();
             if (!_queue.Reader.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
                 return false;
             var deadline = Stopwatch.StartNew();

@@ -4,6 +4,7 @@ using Edge.Agent.Gpio;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
 using Edge.Agent.Metrics;
+using Edge.Agent.Mqtt;
 using Edge.Agent.Security;
 using Edge.Runtime.Scheduling;
 using Edge.Runtime.Inference;
@@ -74,6 +75,7 @@ internal static class AgentHost
         Directory.CreateDirectory(settings.StateDirectory);
         var apiKeys = ApiKeys.Read(builder.Configuration);
         var limits = RequestLimits.Read(builder.Configuration);
+        var mqtt = MqttSettings.Read(builder.Configuration);
         builder.Services.AddRateLimiter(limits.Configure);
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
@@ -89,7 +91,11 @@ internal static class AgentHost
             : null;
         if (cache is not null)
             builder.Services.AddSingleton(cache);
-        builder.Services.AddSingleton(new TextGenerator(engine, scheduler, limits, cache, metrics));
+        var generator = new TextGenerator(engine, scheduler, limits, cache, metrics);
+        builder.Services.AddSingleton(generator);
+        var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
+        if (mqtt is not null)
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, generator, engine, scheduler, metrics, services.GetRequiredService<ILogger<MqttAgent>>()));
         loading.Restart();
         string? warmUpWarning = WarmUp(engine);
         var warmUpTime = loading.Elapsed;
@@ -102,6 +108,7 @@ internal static class AgentHost
         {
             scheduler?.Dispose();
             cache?.Dispose();
+            mqttStore?.Dispose();
             engine.Dispose();
             metrics.Dispose();
         });

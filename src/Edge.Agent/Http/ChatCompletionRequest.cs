@@ -10,10 +10,10 @@ internal sealed record ChatCompletionRequest(JsonElement Messages, GenerationPar
     private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs"];
     private static readonly HashSet<string> MessageFields = ["role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"];
 
-    public static ChatCompletionRequest Read(JsonElement root)
+    public static ChatCompletionRequest Read(JsonElement root, string? envelopeField = null)
     {
         JsonRoute.RequireObject(root);
-        RefuseUnknown(root, Known);
+        RefuseUnknown(root, Known, envelopeField);
         if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
             throw new BadRequestException("'tools' is not supported yet: replies are not parsed into tool calls. Earlier tool calls and results in 'messages' are fine.", "tools");
         if (OptionalString(root, "tool_choice") is { } choice && choice != "none")

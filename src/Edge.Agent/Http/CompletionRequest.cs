@@ -9,10 +9,10 @@ internal sealed record CompletionRequest(string Prompt, GenerationParameters Par
     private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "prompt", "echo"];
 
     /// <summary>Reads the request, refusing every wrong form with a message naming the parameter; unknown parameters are refused, not ignored.</summary>
-    public static CompletionRequest Read(JsonElement root)
+    public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
     {
         JsonRoute.RequireObject(root);
-        RefuseUnknown(root, Known);
+        RefuseUnknown(root, Known, envelopeField);
         string prompt = ReadPrompt(root);
         if (OptionalBool(root, "echo") == true)
             throw new BadRequestException("'echo': true is not supported; send false or leave it out.", "echo");

@@ -56,11 +56,12 @@ internal static class JsonFields
         return (float)result;
     }
 
-    public static void RefuseUnknown(JsonElement root, IReadOnlySet<string> known)
+    /// <param name="envelopeField">A field the transport adds (MQTT's "id"), accepted besides the known ones.</param>
+    public static void RefuseUnknown(JsonElement root, IReadOnlySet<string> known, string? envelopeField = null)
     {
         foreach (var property in root.EnumerateObject())
         {
-            if (!known.Contains(property.Name))
+            if (!known.Contains(property.Name) && property.Name != envelopeField)
                 throw new BadRequestException($"Parameter '{property.Name}' is not supported by this server.", property.Name);
         }
     }

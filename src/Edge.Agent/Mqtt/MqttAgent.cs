@@ -1,0 +1,437 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Threading.Channels;
+using Edge.Agent.Http;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Scheduling;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Edge.Agent.Mqtt;
+
+/// <summary>
+/// The daemon on the plant broker: keeps a connection (persistent session, reconnect with
+/// backoff), takes requests into the durable inbox before acknowledging them, answers them
+/// through the same generator as HTTP, and publishes answers from the durable outbox in order,
+/// deleting each only on the broker's PUBACK. A retained status with a Last Will tells the plant
+/// whether the device is there.
+/// </summary>
+internal sealed partial class MqttAgent : BackgroundService
+{
+    private readonly MqttSettings _settings;
+    private readonly MqttTopics _topics;
+    private readonly MqttStore _store;
+    private readonly MqttRequestHandler _handler;
+    private readonly MqttMetrics _metrics;
+    private readonly InferenceEngine _engine;
+    private readonly GenerationScheduler? _scheduler;
+    private readonly ILogger<MqttAgent> _logger;
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly Channel<MqttInboxItem> _work = Channel.CreateUnbounded<MqttInboxItem>();
+    // A pulse: "the outbox may have something to publish, or the connection came back".
+    private readonly Channel<bool> _outboxPulse = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public MqttAgent(MqttSettings settings, MqttStore store, Generation.TextGenerator generator, InferenceEngine engine, GenerationScheduler? scheduler,
+        Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger)
+    {
+        _settings = settings;
+        _topics = settings.Topics;
+        _store = store;
+        _engine = engine;
+        _scheduler = scheduler;
+        _logger = logger;
+        _handler = new MqttRequestHandler(engine, generator, _topics);
+        _metrics = new MqttMetrics(metrics.Meter, store, () => _client.IsConnected);
+        _store.Dropped += count =>
+        {
+            _metrics.CountDropped(count);
+            OutboxFull(_logger, count, settings.OutboxMaxMessages, settings.OutboxMaxBytes);
+        };
+        _client.ApplicationMessageReceivedAsync += ReceiveAsync;
+        _client.DisconnectedAsync += _ =>
+        {
+            _disconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+    }
+
+    private bool IsVersion5 => _settings.ProtocolVersion == MqttProtocolVersion.V500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Requests a crash or a stop interrupted are answered first.
+        foreach (var pending in _store.PendingRequests())
+            _work.Writer.TryWrite(pending);
+        _outboxPulse.Writer.TryWrite(true);
+        var loops = new[] { AnswerRequestsAsync(stoppingToken), PublishOutboxAsync(stoppingToken), ReportStatusAsync(stoppingToken) };
+        await StayConnectedAsync(stoppingToken);
+        try
+        {
+            await Task.WhenAll(loops);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (!_client.IsConnected)
+            return;
+        try
+        {
+            // A clean goodbye: the retained status says offline (a normal disconnect does not send the Last Will).
+            await _client.PublishAsync(StatusMessage("offline"), cancellationToken);
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            GoodbyeFailed(_logger, e.Message);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _client.Dispose();
+        base.Dispose();
+    }
+
+    private async Task StayConnectedAsync(CancellationToken stopping)
+    {
+        var options = ClientOptions();
+        int attempt = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                var result = await _client.ConnectAsync(options, stopping);
+                if (result.ResultCode != MqttClientConnectResultCode.Success)
+                    throw new InvalidOperationException($"the broker refused the connection: {result.ResultCode} {result.ReasonString}");
+                Connected(_logger, _settings.Host, _settings.Port, _topics.Request, result.IsSessionPresent, attempt);
+                attempt = 0;
+                await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                    .WithTopicFilter(filter => filter.WithTopic(_topics.Request).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), stopping);
+                await _client.PublishAsync(StatusMessage("online"), stopping);
+                _outboxPulse.Writer.TryWrite(true);
+                await _disconnected.Task.WaitAsync(stopping);
+                Disconnected(_logger, _settings.Host, _settings.Port);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                if (attempt == 0)
+                    ConnectFailed(_logger, _settings.Host, _settings.Port, e.Message);
+            }
+            try
+            {
+                await Task.Delay(ReconnectBackoff.Delay(attempt++, _settings.ReconnectMinDelay, _settings.ReconnectMaxDelay, Random.Shared), stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs one at a time in MQTTnet's receive order. The broker gets its PUBACK only after the
+    /// request is in the inbox (or answered), so an acknowledged request survives a crash.
+    /// </summary>
+    private async Task ReceiveAsync(MqttApplicationMessageReceivedEventArgs received)
+    {
+        var message = received.ApplicationMessage;
+        if (message.Topic != _topics.Request)
+            return;
+        received.AutoAcknowledge = false;
+        string? responseTopic = message.ResponseTopic is { Length: > 0 } topic && !topic.Contains('+') && !topic.Contains('#') ? topic : null;
+        byte[]? correlation = message.CorrelationData is { Length: > 0 } data ? data : null;
+        if (message.Payload.Length > _settings.MaxPayloadBytes)
+        {
+            Refuse(responseTopic, correlation, $"The request is {message.Payload.Length} bytes; the limit is {_settings.MaxPayloadBytes}.");
+        }
+        else
+        {
+            byte[] payload = System.Buffers.BuffersExtensions.ToArray(message.Payload);
+            var (id, problem) = MqttRequestEnvelope.ReadId(payload);
+            if (id is null)
+            {
+                Refuse(responseTopic, correlation, problem!);
+            }
+            else
+            {
+                var item = new MqttInboxItem(id, payload, responseTopic, correlation);
+                var receipt = _store.Receive(item);
+                _metrics.CountRequest(receipt switch
+                {
+                    MqttReceipt.Accepted => "accepted",
+                    MqttReceipt.AnsweredBefore => "answered_before",
+                    _ => "in_progress",
+                });
+                if (receipt == MqttReceipt.Accepted)
+                    _work.Writer.TryWrite(item);
+                else
+                    _outboxPulse.Writer.TryWrite(true);
+            }
+        }
+        await received.AcknowledgeAsync(CancellationToken.None);
+    }
+
+    private void Refuse(string? responseTopic, byte[]? correlation, string problem)
+    {
+        _metrics.CountRequest("invalid");
+        _store.Answer(null, _handler.UnaddressedError(responseTopic, correlation, problem));
+        _outboxPulse.Writer.TryWrite(true);
+    }
+
+    private async Task AnswerRequestsAsync(CancellationToken stopping)
+    {
+        using var slots = new SemaphoreSlim(_settings.MaxConcurrentRequests);
+        var running = new List<Task>();
+        try
+        {
+            await foreach (var item in _work.Reader.ReadAllAsync(stopping))
+            {
+                await slots.WaitAsync(stopping);
+                running.RemoveAll(task => task.IsCompleted);
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await AnswerAsync(item, stopping);
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }, CancellationToken.None));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(running);
+        }
+    }
+
+    private async Task AnswerAsync(MqttInboxItem item, CancellationToken stopping)
+    {
+        MqttOutgoing answer;
+        while (true)
+        {
+            try
+            {
+                answer = await _handler.AnswerAsync(item, PublishDeltaAsync, stopping);
+                break;
+            }
+            catch (SchedulerOverloadedException)
+            {
+                // MQTT has no 503: the request waits in the inbox until the queue has room.
+                if (!await WaitQuietlyAsync(TimeSpan.FromMilliseconds(200), stopping))
+                    return;
+            }
+            catch (BadRequestException e)
+            {
+                answer = _handler.Error(item, e.Message, e.Param);
+                break;
+            }
+            catch (GenerationRequestException e)
+            {
+                answer = _handler.Error(item, e.Message, e.Parameter);
+                break;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return; // Still in the inbox: answered after the restart.
+            }
+            catch (Exception e)
+            {
+                AnswerFailed(_logger, item.RequestId, e);
+                answer = _handler.Error(item, $"The request failed inside the server: {e.Message}", null, "server_error");
+                break;
+            }
+        }
+        _store.Answer(item.RequestId, answer);
+        _outboxPulse.Writer.TryWrite(true);
+    }
+
+    private static async Task<bool> WaitQuietlyAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, stopping);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Stream deltas go out at QoS 0, straight away: they are previews, and the final answer goes through the outbox.</summary>
+    private async Task PublishDeltaAsync(MqttOutgoing delta)
+    {
+        if (!_client.IsConnected)
+            return;
+        try
+        {
+            await _client.PublishAsync(Message(delta, MqttQualityOfServiceLevel.AtMostOnce), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A lost preview is fine; the final answer is in the outbox.
+        }
+    }
+
+    private async Task PublishOutboxAsync(CancellationToken stopping)
+    {
+        await foreach (var _ in _outboxPulse.Reader.ReadAllAsync(stopping))
+        {
+            while (_client.IsConnected)
+            {
+                var batch = _store.PeekOutbox(64);
+                if (batch.Count == 0)
+                    break;
+                try
+                {
+                    foreach (var entry in batch)
+                    {
+                        // QoS 1: returns when the broker's PUBACK arrives.
+                        var result = await _client.PublishAsync(Message(entry.Message, MqttQualityOfServiceLevel.AtLeastOnce), stopping);
+                        if (result.IsSuccess)
+                            _metrics.CountPublished();
+                        else
+                            AnswerRefusedByBroker(_logger, entry.Message.Topic, result.ReasonCode.ToString(), result.ReasonString);
+                        _store.Delivered(entry.Sequence);
+                    }
+                }
+                catch (Exception e) when (!stopping.IsCancellationRequested)
+                {
+                    // The connection went: the entry stays, and the reconnect pulses us again.
+                    PublishInterrupted(_logger, e.Message);
+                    break;
+                }
+            }
+        }
+    }
+
+    private async Task ReportStatusAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_settings.StatusInterval);
+        int reported = -1;
+        while (await timer.WaitForNextTickAsync(stopping))
+        {
+            int depth = QueueDepth;
+            if (depth == reported || !_client.IsConnected)
+                continue;
+            try
+            {
+                await _client.PublishAsync(StatusMessage("online"), stopping);
+                reported = depth;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Reported again on the next tick or reconnect.
+            }
+        }
+    }
+
+    /// <summary>Requests waiting: in the scheduler's queue and in the inbox.</summary>
+    private int QueueDepth => (_scheduler?.QueueDepth ?? 0) + (int)_store.InboxCount;
+
+    private MqttApplicationMessage StatusMessage(string status)
+    {
+        var manifest = _engine.Package.Manifest;
+        var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, _engine.Provider, status == "online" ? QueueDepth : 0,
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        return new MqttApplicationMessageBuilder()
+            .WithTopic(_topics.Status)
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(body, MqttJsonContext.Readable.DeviceStatus))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag()
+            .Build();
+    }
+
+    private MqttApplicationMessage Message(MqttOutgoing outgoing, MqttQualityOfServiceLevel qos)
+    {
+        var builder = new MqttApplicationMessageBuilder().WithTopic(outgoing.Topic).WithPayload(outgoing.Payload).WithQualityOfServiceLevel(qos);
+        if (IsVersion5)
+        {
+            builder.WithContentType("application/json").WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+            if (outgoing.CorrelationData is { } correlation)
+                builder.WithCorrelationData(correlation);
+        }
+        return builder.Build();
+    }
+
+    private MqttClientOptions ClientOptions()
+    {
+        var offline = new DeviceStatus("offline", _settings.DeviceId, _engine.Package.Manifest.Name, _engine.Package.Manifest.Version, _engine.Provider, 0, 0);
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(_settings.Host, _settings.Port)
+            .WithClientId(_settings.DeviceId)
+            .WithProtocolVersion(_settings.ProtocolVersion)
+            .WithKeepAlivePeriod(_settings.KeepAlive)
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithWillTopic(_topics.Status)
+            .WithWillPayload(JsonSerializer.SerializeToUtf8Bytes(offline, MqttJsonContext.Readable.DeviceStatus))
+            .WithWillRetain()
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        // A persistent session: the broker keeps our subscription and queues requests while we are away.
+        if (IsVersion5)
+            builder.WithCleanStart(false).WithSessionExpiryInterval(_settings.SessionExpirySeconds);
+        else
+            builder.WithCleanSession(false);
+        if (_settings.Username is not null)
+            builder.WithCredentials(_settings.Username, _settings.Password ?? "");
+        if (_settings.UseTls)
+            builder.WithTlsOptions(ConfigureTls);
+        return builder.Build();
+    }
+
+    private void ConfigureTls(MqttClientTlsOptionsBuilder tls)
+    {
+        tls.UseTls().WithTargetHost(_settings.Host);
+        if (_settings.CaFile is not null)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(_settings.CaFile);
+            tls.WithTrustChain(authorities);
+        }
+        if (_settings.ClientCertificateFile is not null)
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(_settings.ClientCertificateFile, _settings.ClientKeyFile);
+            // SslStream on Linux needs the key in a persisted form; a PKCS#12 round trip gives it one.
+            tls.WithClientCertificates([X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)]);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT connected to {Host}:{Port} (session present: {SessionPresent}, after {Attempts} retries); listening on {Topic}.")]
+    private static partial void Connected(ILogger logger, string host, int port, string topic, bool sessionPresent, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connection to {Host}:{Port} lost; reconnecting with backoff. Answers wait in the outbox.")]
+    private static partial void Disconnected(ILogger logger, string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT cannot connect to {Host}:{Port} ({Reason}); retrying with backoff.")]
+    private static partial void ConnectFailed(ILogger logger, string host, int port, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT publishing paused ({Reason}); the answer stays in the outbox.")]
+    private static partial void PublishInterrupted(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The broker refused an answer on {Topic}: {ReasonCode} {ReasonString}; it was dropped.")]
+    private static partial void AnswerRefusedByBroker(ILogger logger, string topic, string reasonCode, string? reasonString);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The MQTT outbox is full: dropped the {Count} oldest answers (limits {MaxMessages} messages, {MaxBytes} bytes).")]
+    private static partial void OutboxFull(ILogger logger, int count, int maxMessages, long maxBytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "MQTT request {RequestId} failed inside the server.")]
+    private static partial void AnswerFailed(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT goodbye (offline status, disconnect) failed: {Reason}.")]
+    private static partial void GoodbyeFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,29 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Edge.Agent.Http;
+
+namespace Edge.Agent.Mqtt;
+
+// What the daemon publishes over MQTT besides the OpenAI-shaped answers (which carry the request id as their id).
+
+/// <summary>An error answer: the request id when the request had a usable one, and OpenAI's error object.</summary>
+internal sealed record MqttErrorAnswer(string? Id, ErrorBody Error);
+
+/// <summary>One partial delta of a streamed answer; sequence numbers start at 0 and have no gaps.</summary>
+internal sealed record MqttStreamDelta(string Id, long Sequence, string Delta);
+
+/// <summary>The retained presence message; the Last Will carries the same shape with status "offline".</summary>
+internal sealed record DeviceStatus(string Status, string Device, string Model, string Version, string Provider, int QueueDepth, long Timestamp);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(MqttErrorAnswer))]
+[JsonSerializable(typeof(MqttStreamDelta))]
+[JsonSerializable(typeof(DeviceStatus))]
+internal sealed partial class MqttJsonContext : JsonSerializerContext
+{
+    public static MqttJsonContext Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

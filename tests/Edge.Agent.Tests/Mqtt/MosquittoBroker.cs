@@ -21,13 +21,19 @@ internal sealed class MosquittoBroker : IDisposable
 
     public int Port { get; }
 
-    public static MosquittoBroker Start()
+    /// <summary>The broker's own folder (configuration, persistence, log, certificates).</summary>
+    public string Folder => _folder;
+
+    /// <param name="listenerOptions">Extra lines for the listener (TLS files, for instance); paths may use {folder}.</param>
+    public static MosquittoBroker Start(Func<string, string>? listenerOptions = null)
     {
         string folder = Directory.CreateTempSubdirectory("dsedge-mosquitto").FullName;
         var broker = new MosquittoBroker(folder, FreePort());
         File.WriteAllText(Path.Combine(folder, "mosquitto.conf"), $"""
             listener {broker.Port} 127.0.0.1
+            {listenerOptions?.Invoke(folder) ?? ""}
             allow_anonymous true
+            user {Environment.UserName}
             persistence true
             persistence_location {folder}/
             max_queued_messages 100000
@@ -36,6 +42,8 @@ internal sealed class MosquittoBroker : IDisposable
         broker.Resume();
         return broker;
     }
+
+    // "user": mosquitto started as root otherwise drops to the mosquitto user, which cannot read our private temp folders.
 
     /// <summary>Starts the broker (again) on the same port and waits until it accepts connections.</summary>
     public void Resume()

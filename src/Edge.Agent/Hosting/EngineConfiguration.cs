@@ -24,7 +24,7 @@ internal static class EngineConfiguration
         };
     }
 
-    /// <summary>Scheduler:MaxBatchSize (32), Scheduler:MaxWaitMs (50), Scheduler:MaxQueue (256).</summary>
+    /// <summary>Scheduler:MaxBatchSize (32), Scheduler:MaxWaitMs (0), Scheduler:MaxQueue (256).</summary>
     public static SchedulerOptions ReadScheduler(IConfiguration configuration)
     {
         var defaults = new SchedulerOptions();

@@ -8,9 +8,11 @@ public sealed record SchedulerOptions
 
     /// <summary>
     /// When the first request arrives at an idle engine, how long to wait for companions before
-    /// the first step. Sequences arriving later join at the next step without any wait.
+    /// the first step. Sequences arriving later join at the next step without any wait, so the
+    /// default is 0: a wait only delays a lone request (50 ms made a 1-token answer take 54 ms
+    /// instead of 3 ms, measured with bench-mqtt) while continuous batching gathers a burst anyway.
     /// </summary>
-    public int MaxWaitMs { get; init; } = 50;
+    public int MaxWaitMs { get; init; }
 
     /// <summary>Requests waiting for a slot beyond this are refused as overloaded.</summary>
     public int MaxQueue { get; init; } = 256;

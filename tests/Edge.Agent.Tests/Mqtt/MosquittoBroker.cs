@@ -37,6 +37,7 @@ internal sealed class MosquittoBroker : IDisposable
             persistence true
             persistence_location {folder}/
             max_queued_messages 100000
+            set_tcp_nodelay true
             log_dest file {folder}/mosquitto.log
             """);
         broker.Resume();

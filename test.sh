@@ -8,18 +8,34 @@ cd "$(dirname "$0")"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Debian packages the tests run for real: mosquitto (the MQTT tests start their own broker on a free port).
+# Debian packages the tests run for real: mosquitto (the MQTT tests start their own broker), the
+# arm64 cross toolchain, qemu-user and arm64 multiarch libraries (the arm64 build runs under
+# emulation), lintian (the .deb checks).
+packages=(mosquitto clang lld gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+  qemu-user-static lintian libc6:arm64 libstdc++6:arm64 libssl3:arm64)
 need=()
-[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
   if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null; then
     echo "Could not install ${need[*]} with apt-get; the tests need them." >&2
     echo "0 passed, 1 failed"
     exit 1
   fi
 fi
+
+# The shipped artifacts, built as a release would be: NativeAOT for both RIDs (zero trim/AOT
+# warnings, which are errors) and the .deb packages. tests/Edge.Delivery.Tests checks them.
+for rid in linux-x64 linux-arm64; do
+  if ! { cross-compile/build.sh "$rid" && firmware/build-deb.sh "$rid"; } > "$log" 2>&1; then
+    cat "$log" >&2
+    echo "Building the $rid artifacts failed." >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done
 
 # Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
 if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then

@@ -92,6 +92,25 @@ public sealed partial class PackageTests
         Directory.Delete(root, recursive: true);
     }
 
+    [TestMethod]
+    [DataRow("Raspberry Pi 5 Model B Rev 1.0", "xnnpack,cpu", "raspberrypi.conf", "SupplementaryGroups=gpio")]
+    [DataRow("NVIDIA Jetson AGX Orin Developer Kit", "tensorrt,cuda,cpu", "jetson.conf", "DeviceAllow=/dev/nvmap rw")]
+    public void TheFirstInstallPicksTheHardwareVariantFromTheDeviceTree(string model, string providers, string dropIn, string dropInLine)
+    {
+        string root = Directory.CreateTempSubdirectory("dsedge-root").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "var/lib/dpkg/info"));
+        Directory.CreateDirectory(Path.Combine(root, "var/lib/dpkg/updates"));
+        Directory.CreateDirectory(Path.Combine(root, "proc/device-tree"));
+        File.WriteAllText(Path.Combine(root, "var/lib/dpkg/status"), "");
+        File.WriteAllText(Path.Combine(root, "proc/device-tree/model"), model + "\0");
+        Delivery.Run("dpkg", [$"--root={root}", "--force-script-chrootless", "--force-depends", "--force-not-root", "--force-architecture", "-i", Delivery.Package("arm64")]);
+        string hardware = File.ReadAllText(Path.Combine(root, "etc/deepseek-edge/hardware.json"));
+        StringAssert.Contains(hardware, $"\"Providers\": \"{providers}\"");
+        Assert.DoesNotContain("NativeLibraryPath", hardware, "no JetPack ONNX Runtime in this root, so none may be configured");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(root, "etc/systemd/system/deepseek-edge.service.d", dropIn)), dropInLine);
+        Directory.Delete(root, recursive: true);
+    }
+
     [GeneratedRegex(@"Overall exposure level for \S+: ([0-9.]+)")]
     private static partial Regex Exposure();
 

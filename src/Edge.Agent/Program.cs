@@ -15,6 +15,7 @@ root.Subcommands.Add(TokenizeCommands.CreateTokenize());
 root.Subcommands.Add(TokenizeCommands.CreateDetokenize());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(MqttBenchCommand.Create());
+root.Subcommands.Add(VerifyBundleCommand.Create());
 root.Subcommands.Add(KeyCommands.CreateNewKey());
 root.Subcommands.Add(KeyCommands.CreateHashKey());
 root.SetAction((result, cancellation) => ServeCommand.RunAsync(result, cancellation));
@@ -26,7 +27,7 @@ try
 {
     return await parsed.InvokeAsync();
 }
-catch (Exception e) when (e is ModelLoadException or GenerationRequestException or Edge.Agent.Hosting.ConfigurationException)
+catch (Exception e) when (e is ModelLoadException or GenerationRequestException or Edge.Agent.Hosting.ConfigurationException or Edge.Runtime.Bundles.BundleException)
 {
     Console.Error.WriteLine($"deepseek-edge: {e.Message}");
     return 2;

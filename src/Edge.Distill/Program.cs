@@ -7,6 +7,8 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
     InitCommand.Create(),
     ExportCommand.Create(),
     VerifyCommand.Create(),
+    BundleCommands.CreateKeygen(),
+    BundleCommands.CreatePack(),
 };
 var parsed = root.Parse(args);
 parsed.InvocationConfiguration.EnableDefaultExceptionHandler = false;
@@ -14,7 +16,7 @@ try
 {
     return parsed.Invoke();
 }
-catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or ModelLoadException)
+catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or ModelLoadException or Edge.Runtime.Bundles.BundleException)
 {
     Console.Error.WriteLine($"edge-distill: {e.Message}");
     return 2;

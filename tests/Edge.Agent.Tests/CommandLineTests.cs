@@ -92,4 +92,33 @@ public sealed class CommandLineTests
         Assert.AreEqual(2, strictExit);
         StringAssert.Contains(strictError, "'cuda' is not available");
     }
+
+    [TestMethod]
+    public void VerifyBundleAcceptsASignedBundleAndRefusesAnotherKeyAndABadFile()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-verify-bundle").FullName;
+        var (signing, trusted) = Edge.Runtime.Bundles.BundleKeys.Generate();
+        var (_, stranger) = Edge.Runtime.Bundles.BundleKeys.Generate();
+        File.WriteAllText(Path.Combine(folder, "key.pem"), signing);
+        File.WriteAllText(Path.Combine(folder, "trusted.pub.pem"), trusted);
+        File.WriteAllText(Path.Combine(folder, "stranger.pub.pem"), stranger);
+        string bundle = Path.Combine(folder, "default.edgepkg");
+        using (var key = Edge.Runtime.Bundles.BundleKeys.ReadPrivate(Path.Combine(folder, "key.pem")))
+            Edge.Runtime.Bundles.ModelBundle.Pack(RepositoryPaths.DefaultModel, key, bundle);
+
+        var (exit, stdout, stderr) = Run("", "verify-bundle", bundle, "--public-key", Path.Combine(folder, "trusted.pub.pem"));
+        Assert.AreEqual(0, exit, stderr);
+        StringAssert.Contains(stdout, "OK: deepseek-edge-tiny 0.1.0");
+
+        (exit, _, stderr) = Run("", "verify-bundle", bundle, "--public-key", Path.Combine(folder, "stranger.pub.pem"));
+        Assert.AreEqual(2, exit);
+        StringAssert.Contains(stderr, "does not verify against any trusted key");
+
+        File.WriteAllText(Path.Combine(folder, "junk.edgepkg"), "not a tar at all, just text that goes on for a while " + new string('x', 600));
+        (exit, _, stderr) = Run("", "verify-bundle", Path.Combine(folder, "junk.edgepkg"), "--public-key", Path.Combine(folder, "trusted.pub.pem"));
+        Assert.AreEqual(2, exit);
+        StringAssert.Contains(stderr, "deepseek-edge: ");
+        Assert.DoesNotContain("Unhandled exception", stderr);
+        Directory.Delete(folder, recursive: true);
+    }
 }

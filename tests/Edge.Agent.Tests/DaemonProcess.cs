@@ -19,12 +19,16 @@ internal sealed class DaemonProcess : IDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<DaemonProcess> StartAsync(string stateDirectory, params string[] configuration)
+    public static Task<DaemonProcess> StartAsync(string stateDirectory, params string[] configuration) => StartAsync(stateDirectory, RepositoryPaths.DefaultModel, configuration);
+
+    /// <param name="model">The --model argument, or null to let the daemon choose (its model store, else the embedded default).</param>
+    public static async Task<DaemonProcess> StartAsync(string stateDirectory, string? model, params string[] configuration)
     {
         int port = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll"), "serve", "--model", RepositoryPaths.DefaultModel,
-            "--urls", $"http://127.0.0.1:{port}", "--state-dir", stateDirectory }.Concat(configuration))
+        string[] modelArguments = model is null ? [] : ["--model", model];
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll"), "serve" }.Concat(modelArguments)
+            .Concat(["--urls", $"http://127.0.0.1:{port}", "--state-dir", stateDirectory]).Concat(configuration))
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
         // Drain the output so the daemon never blocks on a full pipe.

@@ -6,7 +6,7 @@ namespace Edge.Agent.Commands;
 /// <summary>deepseek-edge serve (the default): run the daemon.</summary>
 internal static class ServeCommand
 {
-    public static readonly Option<string> Model = new("--model") { Description = "Model package folder (default: the embedded default model)." };
+    public static readonly Option<string> Model = new("--model") { Description = "Model package folder (default: the installed model in <state>/models/current, else the embedded default model)." };
     public static readonly Option<string> Urls = new("--urls") { Description = $"Addresses to listen on (default {AgentDefaults.Urls})." };
     public static readonly Option<string> StateDirectory = new("--state-dir") { Description = "Folder for the daemon's state (default: $STATE_DIRECTORY from systemd, /var/lib/deepseek-edge for root, else ~/.local/state/deepseek-edge)." };
 
@@ -21,10 +21,12 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(ParseResult result, CancellationToken cancellation)
     {
-        var settings = new AgentHost.Settings(
-            result.GetValue(Model) ?? AgentDefaults.ModelDirectory,
-            result.GetValue(Urls) ?? AgentDefaults.Urls,
-            result.GetValue(StateDirectory) ?? AgentDefaults.StateDirectory);
+        string state = result.GetValue(StateDirectory) ?? AgentDefaults.StateDirectory;
+        // Without --model: the installed model the store recovers (OTA updates), else the embedded default.
+        string model = result.GetValue(Model)
+            ?? new Ota.ModelStore(state).Recover(message => Console.Error.WriteLine($"deepseek-edge: {message}"))
+            ?? AgentDefaults.ModelDirectory;
+        var settings = new AgentHost.Settings(model, result.GetValue(Urls) ?? AgentDefaults.Urls, state);
         await using var app = AgentHost.Build(settings, result.UnmatchedTokens.ToArray());
         await app.RunAsync(cancellation);
         return 0;

@@ -43,13 +43,30 @@ public static class ModelBundle
     /// there (the folder must not exist; it is deleted again on any failure; files are flushed to
     /// disk). Throws <see cref="BundleException"/> naming the first problem.
     /// </summary>
-    public static ModelManifest Verify(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, string? extractTo = null, Version? runtimeVersion = null)
+    public static ModelManifest Verify(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, string? extractTo = null, Version? runtimeVersion = null) =>
+        Verify(bundle, trustedKeys, _ => extractTo, runtimeVersion);
+
+    /// <summary>
+    /// As <see cref="Verify(Stream, IReadOnlyList{ECDsa}, string?, Version?)"/>, with the target chosen
+    /// once the signed manifest is known (the folder can carry the version; the chooser may refuse
+    /// by throwing <see cref="BundleException"/>, or return null to verify without extracting).
+    /// </summary>
+    public static ModelManifest Verify(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, Func<ModelManifest, string?> chooseTarget, Version? runtimeVersion = null)
     {
-        if (extractTo is not null && Directory.Exists(extractTo))
-            throw new BundleException($"{extractTo} already exists.");
+        string? extractTo = null;
         try
         {
-            return VerifyEntries(bundle, trustedKeys, extractTo, runtimeVersion);
+            return VerifyEntries(bundle, trustedKeys, manifest =>
+            {
+                extractTo = chooseTarget(manifest);
+                if (extractTo is not null && Directory.Exists(extractTo))
+                {
+                    string existing = extractTo;
+                    extractTo = null; // not ours to remove
+                    throw new BundleException($"{existing} already exists.");
+                }
+                return extractTo;
+            }, runtimeVersion);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
         {
@@ -63,7 +80,7 @@ public static class ModelBundle
         }
     }
 
-    private static ModelManifest VerifyEntries(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, string? extractTo, Version? runtimeVersion)
+    private static ModelManifest VerifyEntries(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, Func<ModelManifest, string?> chooseTarget, Version? runtimeVersion)
     {
         using var tar = new TarReader(bundle, leaveOpen: true);
         byte[] manifestBytes = ReadSmall(tar.GetNextEntry(), ModelManifest.FileName, MaxManifestBytes);
@@ -91,6 +108,7 @@ public static class ModelBundle
                 throw new BundleException($"The manifest lists '{file.Path}' twice.");
         }
 
+        string? extractTo = chooseTarget(manifest);
         if (extractTo is not null)
         {
             Directory.CreateDirectory(extractTo);
@@ -173,7 +191,7 @@ public static class ModelBundle
     private static void FlushDirectory(string root)
     {
         foreach (string directory in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories).Append(root))
-            Storage.DirectorySync.Flush(directory);
+            Storage.DurableFileSystem.FlushDirectory(directory);
     }
 
     private static void Add(TarWriter tar, string name, Stream data)

@@ -3,16 +3,17 @@ using System.Runtime.InteropServices;
 namespace Edge.Runtime.Storage;
 
 /// <summary>
-/// fsync of a directory, which makes its entries (a new file, a rename) durable across a power
-/// cut. .NET opens only files, so this goes to libc; on Windows it does nothing (NTFS journals
-/// metadata, and there is no equivalent call).
+/// The two POSIX calls crash-safe updates rest on, which .NET does not expose: fsync of a
+/// directory (its entries, a new file or a rename, survive a power cut) and rename(2) of any
+/// entry, symbolic links included, atomically over another. Linux only (the devices); elsewhere
+/// the flush does nothing and the rename falls back to a non-atomic move.
 /// </summary>
-public static partial class DirectorySync
+public static partial class DurableFileSystem
 {
     private const int ReadOnly = 0;
     private const int DirectoryOnly = 0x10000; // O_DIRECTORY on Linux (x64 and arm64)
 
-    public static void Flush(string directory)
+    public static void FlushDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux())
             return;
@@ -29,6 +30,21 @@ public static partial class DirectorySync
             _ = Close(descriptor);
         }
     }
+
+    /// <summary>Replaces <paramref name="destination"/> with <paramref name="source"/> in one step: readers see the old or the new, never neither.</summary>
+    public static void ReplaceAtomically(string source, string destination)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            File.Move(source, destination, overwrite: true);
+            return;
+        }
+        if (Rename(source, destination) != 0)
+            throw new IOException($"rename {source} -> {destination} failed (errno {Marshal.GetLastPInvokeError()}).");
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Rename(string source, string destination);
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);

@@ -1,0 +1,158 @@
+using System.Security.Cryptography;
+using Edge.Runtime;
+using Edge.Runtime.Bundles;
+using Edge.Runtime.Packaging;
+using Edge.Runtime.Storage;
+
+namespace Edge.Agent.Ota;
+
+/// <summary>
+/// The installed model versions under <c>&lt;state&gt;/models</c>: one folder per version, a
+/// <c>current</c> symbolic link flipped atomically (new link, then rename over), a
+/// <c>previous</c> link to roll back to, and recovery at start. Every step leaves the store in a
+/// state <see cref="Recover"/> turns into a served model, whenever the power goes.
+/// </summary>
+internal sealed class ModelStore(string stateDirectory)
+{
+    public const string CurrentLink = "current";
+    public const string PreviousLink = "previous";
+    private const string StagingSuffix = ".staging";
+    private const string NewLinkSuffix = ".new";
+
+    public string Root { get; } = Path.Combine(stateDirectory, "models");
+
+    /// <summary>The folder <c>current</c> points at, or null when there is none.</summary>
+    public string? Current => Resolve(CurrentLink);
+
+    public string? Previous => Resolve(PreviousLink);
+
+    /// <summary>
+    /// Verifies a bundle and extracts it into <c>&lt;version&gt;.staging</c>, then renames it to
+    /// <c>&lt;version&gt;</c>. A version not above the current one is refused unless forced; an
+    /// installed version is refused. Does not activate it (the caller smoke-tests first).
+    /// </summary>
+    /// <returns>The installed package folder.</returns>
+    public (string Directory, ModelManifest Manifest) Install(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, bool force = false)
+    {
+        Directory.CreateDirectory(Root);
+        string? target = null;
+        var manifest = ModelBundle.Verify(bundle, trustedKeys, manifest =>
+        {
+            if (!ModelBundle.IsSafeRelativePath(manifest.Version) || manifest.Version.Contains('/') || manifest.Version is CurrentLink or PreviousLink)
+                throw new BundleException($"The model version '{manifest.Version}' cannot name a folder.");
+            if (Directory.Exists(Path.Combine(Root, manifest.Version)))
+                throw new BundleException($"Version {manifest.Version} is installed already.");
+            if (!force && CurrentVersion() is { } current && CompareVersions(manifest.Version, current) <= 0)
+                throw new BundleException($"Version {manifest.Version} is not newer than the current {current}; force the update to install it anyway.");
+            target = Path.Combine(Root, manifest.Version + StagingSuffix);
+            if (Directory.Exists(target))
+                Directory.Delete(target, recursive: true); // an interrupted earlier attempt
+            return target;
+        }, typeof(ModelBundle).Assembly.GetName().Version);
+        string installed = Path.Combine(Root, manifest.Version);
+        Directory.Move(target!, installed);
+        DurableFileSystem.FlushDirectory(Root);
+        return (installed, manifest);
+    }
+
+    /// <summary>Points <c>current</c> at an installed version, and <c>previous</c> at what it pointed at.</summary>
+    public void Activate(string version)
+    {
+        string folder = Path.Combine(Root, version);
+        if (!Directory.Exists(folder))
+            throw new InvalidOperationException($"Version {version} is not installed.");
+        if (Current is { } current && Path.GetFileName(current) != version)
+            Link(PreviousLink, Path.GetFileName(current));
+        Link(CurrentLink, version);
+    }
+
+    /// <summary>Deletes installed versions beyond the newest <paramref name="keep"/>, never current or previous.</summary>
+    public IReadOnlyList<string> Prune(int keep)
+    {
+        var protectedVersions = new[] { Current, Previous }.OfType<string>().Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
+        var removed = InstalledVersions().Skip(keep).Where(v => !protectedVersions.Contains(v)).ToList();
+        foreach (string version in removed)
+            Directory.Delete(Path.Combine(Root, version), recursive: true);
+        return removed;
+    }
+
+    /// <summary>
+    /// At start: removes half-written staging folders and links; if <c>current</c> is missing,
+    /// dangling or points at a package that no longer verifies, points it at the newest version
+    /// that does. Returns the package folder to serve, or null when the store holds none.
+    /// </summary>
+    public string? Recover(Action<string>? report = null)
+    {
+        if (!Directory.Exists(Root))
+            return null;
+        foreach (string staging in Directory.EnumerateDirectories(Root, "*" + StagingSuffix))
+        {
+            Directory.Delete(staging, recursive: true);
+            report?.Invoke($"Removed the interrupted staging folder {staging}.");
+        }
+        foreach (string link in Directory.EnumerateFileSystemEntries(Root, "*" + NewLinkSuffix))
+            File.Delete(link);
+        if (Current is { } current && Opens(current))
+            return current;
+        if (Current is { } broken)
+            report?.Invoke($"The current model {broken} does not verify; falling back.");
+        foreach (string version in InstalledVersions())
+        {
+            string folder = Path.Combine(Root, version);
+            if (Opens(folder))
+            {
+                Link(CurrentLink, version);
+                report?.Invoke($"current now points at {version}, the newest installed version that verifies.");
+                return folder;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Installed version folders, newest first.</summary>
+    public IReadOnlyList<string> InstalledVersions() => !Directory.Exists(Root)
+        ? []
+        : Directory.EnumerateDirectories(Root).Select(Path.GetFileName).OfType<string>()
+            .Where(name => !name.EndsWith(StagingSuffix, StringComparison.Ordinal) && !IsLink(Path.Combine(Root, name)))
+            .Order(Comparer<string>.Create((a, b) => CompareVersions(b, a))).ToList();
+
+    private string? CurrentVersion() => Current is { } current ? Path.GetFileName(current) : null;
+
+    /// <summary>Numeric versions compare as versions (0.10.0 above 0.9.0); anything else ordinally.</summary>
+    public static int CompareVersions(string a, string b) =>
+        Version.TryParse(a, out var va) && Version.TryParse(b, out var vb) ? va.CompareTo(vb) : string.CompareOrdinal(a, b);
+
+    private void Link(string name, string version)
+    {
+        string temporary = Path.Combine(Root, name + NewLinkSuffix);
+        if (File.Exists(temporary) || IsLink(temporary))
+            File.Delete(temporary);
+        File.CreateSymbolicLink(temporary, version); // relative: the store can move with the state directory
+        DurableFileSystem.ReplaceAtomically(temporary, Path.Combine(Root, name));
+        DurableFileSystem.FlushDirectory(Root);
+    }
+
+    private string? Resolve(string name)
+    {
+        string link = Path.Combine(Root, name);
+        if (!IsLink(link))
+            return null;
+        string target = Path.GetFullPath(Path.Combine(Root, new FileInfo(link).LinkTarget!));
+        return Directory.Exists(target) ? target : null;
+    }
+
+    private static bool IsLink(string path) => new FileInfo(path).LinkTarget is not null;
+
+    private static bool Opens(string folder)
+    {
+        try
+        {
+            ModelPackage.Open(folder);
+            return true;
+        }
+        catch (ModelLoadException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Edge.TestSupport;
 
 namespace Edge.Agent.Tests;
@@ -24,7 +22,7 @@ internal sealed class DaemonProcess : IDisposable
     /// <param name="model">The --model argument, or null to let the daemon choose (its model store, else the embedded default).</param>
     public static async Task<DaemonProcess> StartAsync(string stateDirectory, string? model, params string[] configuration)
     {
-        int port = FreePort();
+        int port = Edge.TestSupport.LoopbackPorts.Free();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         string[] modelArguments = model is null ? [] : ["--model", model];
         foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll"), "serve" }.Concat(modelArguments)
@@ -67,12 +65,6 @@ internal sealed class DaemonProcess : IDisposable
         _process.WaitForExit();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Edge.TestSupport;
@@ -37,7 +35,7 @@ public sealed class Arm64EmulationTests
 
     private async Task<string> CompleteAsync(string program, string[] prefix, string unpacked, string name)
     {
-        int port = FreePort();
+        int port = Edge.TestSupport.LoopbackPorts.Free();
         string state = Directory.CreateTempSubdirectory("dsedge-arm-state").FullName;
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in prefix.Concat(["serve", "--model", Path.Combine(unpacked, "usr/share/deepseek-edge/models/default"),
@@ -95,10 +93,4 @@ public sealed class Arm64EmulationTests
         return header[18] | (header[19] << 8);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -28,7 +28,7 @@ internal sealed class MosquittoBroker : IDisposable
     public static MosquittoBroker Start(Func<string, string>? listenerOptions = null)
     {
         string folder = Directory.CreateTempSubdirectory("dsedge-mosquitto").FullName;
-        var broker = new MosquittoBroker(folder, FreePort());
+        var broker = new MosquittoBroker(folder, Edge.TestSupport.LoopbackPorts.Free());
         File.WriteAllText(Path.Combine(folder, "mosquitto.conf"), $"""
             listener {broker.Port} 127.0.0.1
             {listenerOptions?.Invoke(folder) ?? ""}
@@ -89,12 +89,6 @@ internal sealed class MosquittoBroker : IDisposable
 
     public string Log => File.Exists(Path.Combine(_folder, "mosquitto.log")) ? File.ReadAllText(Path.Combine(_folder, "mosquitto.log")) : "";
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {

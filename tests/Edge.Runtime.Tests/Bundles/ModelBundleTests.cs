@@ -95,7 +95,7 @@ public sealed class ModelBundleTests
     public void ANewerRuntimeRequirementIsRefused()
     {
         using var stream = File.OpenRead(s_bundle);
-        StringAssert.Contains(Assert.ThrowsExactly<BundleException>(() => ModelBundle.Verify(stream, [s_key], null, new Version(0, 0, 1))).Message, "needs runtime");
+        StringAssert.Contains(Assert.ThrowsExactly<BundleException>(() => ModelBundle.Verify(stream, [s_key], extractTo: null, runtimeVersion: new Version(0, 0, 1))).Message, "needs runtime");
     }
 
     private static void Refused(byte[] bundle, string reason, ECDsa? key = null)

@@ -10,7 +10,7 @@ namespace Edge.Agent.Gpio;
 /// nothing; without a GPIO chip it logs one line and the daemon runs on.
 /// </summary>
 internal sealed partial class StatusLightService(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<StatusLightService> logger,
-    GenerationScheduler? scheduler = null, Func<GpioController>? controllerFactory = null) : BackgroundService
+    Serving.ModelSlot? slot = null, Func<GpioController>? controllerFactory = null) : BackgroundService
 {
     private static readonly TimeSpan Stall = TimeSpan.FromSeconds(30);
 
@@ -34,7 +34,7 @@ internal sealed partial class StatusLightService(IConfiguration configuration, I
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
             do
             {
-                var (isReady, isBusy, isError) = Evaluate(lifetime.ApplicationStarted.IsCancellationRequested, scheduler, DateTimeOffset.UtcNow);
+                var (isReady, isBusy, isError) = Evaluate(lifetime.ApplicationStarted.IsCancellationRequested, slot?.Current.Scheduler, DateTimeOffset.UtcNow);
                 lights.Show(isReady, isBusy, isError);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

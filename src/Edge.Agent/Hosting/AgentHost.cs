@@ -1,13 +1,11 @@
-using Edge.Agent.Caching;
-using Edge.Agent.Generation;
 using Edge.Agent.Gpio;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
 using Edge.Agent.Metrics;
 using Edge.Agent.Mqtt;
+using Edge.Agent.Ota;
+using Edge.Agent.Serving;
 using Edge.Agent.Security;
-using Edge.Runtime.Scheduling;
-using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Hosting;
 
@@ -20,20 +18,6 @@ internal static class AgentHost
     public const string SystemConfigurationDirectory = "/etc/deepseek-edge";
 
     public sealed record Settings(string ModelDirectory, string Urls, string StateDirectory);
-
-    /// <summary>
-    /// One generation before the listener opens (so systemd's READY means a model that has
-    /// answered): the manifest's smoke test when it has one. A different token sequence is
-    /// logged, not fatal: another CPU may round a near-tie differently.
-    /// </summary>
-    private static string? WarmUp(InferenceEngine engine)
-    {
-        var smoke = engine.Package.Manifest.SmokeTest;
-        var result = engine.Complete(smoke?.Prompt ?? "Hello", new GenerationSettings { MaxTokens = smoke?.ExpectedIds.Count ?? 1, StopAtEos = false });
-        return smoke is not null && !result.CompletionIds.SequenceEqual(smoke.ExpectedIds)
-            ? $"Warm-up: the smoke test produced [{string.Join(", ", result.CompletionIds)}], the manifest expects [{string.Join(", ", smoke.ExpectedIds)}]."
-            : null;
-    }
 
     /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
     public static WebApplication Build(Settings settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
@@ -80,38 +64,35 @@ internal static class AgentHost
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var loading = System.Diagnostics.Stopwatch.StartNew();
-        var engine = InferenceEngine.Load(settings.ModelDirectory, EngineConfiguration.Read(builder.Configuration, settings.StateDirectory) with { Metrics = metrics.Runtime });
+        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, limits, metrics);
+        builder.Services.AddSingleton(loader);
+        var serving = loader.Load(settings.ModelDirectory);
         var loadTime = loading.Elapsed;
-        builder.Services.AddSingleton(engine);
-        var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, EngineConfiguration.ReadScheduler(builder.Configuration)) : null;
-        if (scheduler is not null)
-            builder.Services.AddSingleton(scheduler);
-        var cache = ConfigurationValues.ReadBool(builder.Configuration, "Cache:Enabled", true)
-            ? new ResponseCache(settings.StateDirectory, engine.Package.Manifest.Version, ConfigurationValues.ReadInt(builder.Configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L)
-            : null;
-        if (cache is not null)
-            builder.Services.AddSingleton(cache);
-        var generator = new TextGenerator(engine, scheduler, limits, cache, metrics);
-        builder.Services.AddSingleton(generator);
+        var slot = new ModelSlot(serving);
+        builder.Services.AddSingleton(slot);
         var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
         if (mqtt is not null)
-            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, generator, engine, scheduler, metrics, services.GetRequiredService<ILogger<MqttAgent>>()));
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>()));
+        var updates = UpdateSettings.Read(builder.Configuration);
+        builder.Services.AddSingleton(new ModelUpdater(updates, new ModelStore(settings.StateDirectory), loader, slot));
+        // One generation before the listener opens, so systemd's READY means a model that has
+        // answered. A different token sequence is logged, not fatal here: another CPU may round a
+        // near-tie differently (an update, in contrast, must pass it).
         loading.Restart();
-        string? warmUpWarning = WarmUp(engine);
+        string? warmUpWarning = ModelLoader.SmokeTest(serving.Engine) is { } problem ? $"Warm-up: {problem}." : null;
         var warmUpTime = loading.Elapsed;
-        metrics.Observe(engine, scheduler);
+        metrics.Observe(slot);
 
         var app = builder.Build();
         // Registered as instances, so the container does not own them: release them here, after
-        // Kestrel has finished (or given up on) in-flight requests, the scheduler before the engine.
+        // Kestrel has finished (or given up on) in-flight requests.
         app.Lifetime.ApplicationStopped.Register(() =>
         {
-            scheduler?.Dispose();
-            cache?.Dispose();
+            slot.Dispose();
             mqttStore?.Dispose();
-            engine.Dispose();
             metrics.Dispose();
         });
+        var engine = serving.Engine;
         foreach (string warning in engine.Warnings.Append(warmUpWarning).OfType<string>())
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory,
@@ -124,6 +105,7 @@ internal static class AgentHost
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);
         ModelEndpoints.Map(app);
+        AdminEndpoints.Map(app, audit);
         return app;
     }
 }

@@ -10,7 +10,7 @@ namespace Edge.Agent.Hosting;
 /// and systemd restarts the service. Microsoft.Extensions.Hosting.Systemd sends READY and
 /// STOPPING only; this is the missing third.
 /// </summary>
-internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, ISystemdNotifier? notifier = null, GenerationScheduler? scheduler = null) : BackgroundService
+internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, ISystemdNotifier? notifier = null, Serving.ModelSlot? slot = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,6 +20,7 @@ internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, I
         using var timer = new PeriodicTimer(interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            var scheduler = slot?.Current.Scheduler;
             if (IsMakingProgress(scheduler, period, DateTimeOffset.UtcNow))
                 notifier.Notify(new ServiceState("WATCHDOG=1"));
             else

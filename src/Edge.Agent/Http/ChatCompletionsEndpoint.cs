@@ -6,8 +6,11 @@ namespace Edge.Agent.Http;
 /// <summary>POST /v1/chat/completions: the conversation through the model's chat template, OpenAI's shapes, SSE on request.</summary>
 internal static class ChatCompletionsEndpoint
 {
-    public static void Map(WebApplication app) => app.MapPost("/v1/chat/completions", (HttpContext context, InferenceEngine engine, TextGenerator generator) =>
-        JsonRoute.HandleAsync(context, body => RespondAsync(context, body, engine, generator)));
+    public static void Map(WebApplication app) => app.MapPost("/v1/chat/completions", async (HttpContext context, Serving.ModelSlot slot) =>
+    {
+        using var lease = slot.Acquire();
+        await JsonRoute.HandleAsync(context, body => RespondAsync(context, body, lease.Model.Engine, lease.Model.Generator));
+    });
 
     private static async Task RespondAsync(HttpContext context, System.Text.Json.JsonElement body, InferenceEngine engine, TextGenerator generator)
     {

@@ -6,8 +6,12 @@ namespace Edge.Agent.Http;
 /// <summary>POST /v1/completions in OpenAI's request and response shape, streamed as server-sent events on request.</summary>
 internal static class CompletionsEndpoint
 {
-    public static void Map(WebApplication app) => app.MapPost("/v1/completions", (HttpContext context, InferenceEngine engine, TextGenerator generator) =>
-        JsonRoute.HandleAsync(context, body => RespondAsync(context, body, engine, generator)));
+    public static void Map(WebApplication app) => app.MapPost("/v1/completions", async (HttpContext context, Serving.ModelSlot slot) =>
+    {
+        // The whole response comes from the model this request started on, even across an update.
+        using var lease = slot.Acquire();
+        await JsonRoute.HandleAsync(context, body => RespondAsync(context, body, lease.Model.Engine, lease.Model.Generator));
+    });
 
     private static async Task RespondAsync(HttpContext context, System.Text.Json.JsonElement body, InferenceEngine engine, TextGenerator generator)
     {

@@ -14,10 +14,10 @@ internal static class HealthEndpoints
     private static Task WriteHealthAsync(HttpContext context) =>
         context.Response.WriteAsJsonAsync(new HealthResponse("ok"), AgentJsonContext.Readable.HealthResponse);
 
-    // The engine is loaded before the listener opens, so a daemon that answers is ready.
+    // The engine is loaded before the listener opens, so a daemon that answers is ready (with the model now in service).
     private static Task WriteReadyAsync(HttpContext context)
     {
-        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
         var manifest = engine.Package.Manifest;
         return context.Response.WriteAsJsonAsync(
             new ReadyResponse("ready", manifest.Name, manifest.Version, engine.Provider, engine.ContextLength),

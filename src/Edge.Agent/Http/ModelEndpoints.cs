@@ -19,7 +19,7 @@ internal static class ModelEndpoints
 
     private static Task ListAsync(HttpContext context)
     {
-        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
         var manifest = engine.Package.Manifest;
         var card = new ModelCard(manifest.Name, "model", manifest.Created.ToUnixTimeSeconds(), "deepseek-edge", engine.ContextLength);
         return context.Response.WriteAsJsonAsync(new ModelList("list", [card]), AgentJsonContext.Readable.ModelList);
@@ -27,7 +27,7 @@ internal static class ModelEndpoints
 
     private static Task TokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
-        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
         var root = JsonRoute.RequireObject(body);
         RefuseUnknown(root, TokenizeFields);
         OptionalString(root, "model");
@@ -43,7 +43,7 @@ internal static class ModelEndpoints
 
     private static Task DetokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
-        var engine = context.RequestServices.GetRequiredService<InferenceEngine>();
+        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
         var root = JsonRoute.RequireObject(body);
         RefuseUnknown(root, DetokenizeFields);
         OptionalString(root, "model");

@@ -62,6 +62,9 @@ internal sealed record TokenizeResponse(IReadOnlyList<int> Tokens, int Count, in
 
 internal sealed record DetokenizeResponse(string Prompt);
 
+/// <summary>An update's outcome: "installed", "refused", or "none" before the first attempt.</summary>
+internal sealed record UpdateResponse(string Status, string? Version, string? PreviousVersion, string? Reason, long At);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(CompletionResponse))]
 [JsonSerializable(typeof(ChatCompletionResponse))]
@@ -72,6 +75,7 @@ internal sealed record DetokenizeResponse(string Prompt);
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(TokenizeResponse))]
 [JsonSerializable(typeof(DetokenizeResponse))]
+[JsonSerializable(typeof(UpdateResponse))]
 [JsonSerializable(typeof(int[]))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext

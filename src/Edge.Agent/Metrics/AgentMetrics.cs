@@ -28,15 +28,18 @@ internal sealed class AgentMetrics : IDisposable
     public PrometheusExporter Exporter { get; }
 
     /// <summary>Gauges that read the engine and scheduler at scrape time.</summary>
-    public void Observe(InferenceEngine engine, GenerationScheduler? scheduler)
+    public void Observe(Serving.ModelSlot slot)
     {
-        var manifest = engine.Package.Manifest;
-        Meter.CreateObservableGauge("dsedge_model_info", () => new Measurement<int>(1,
-            new KeyValuePair<string, object?>("model", manifest.Name),
-            new KeyValuePair<string, object?>("version", manifest.Version),
-            new KeyValuePair<string, object?>("provider", engine.Provider)), description: "The model in service (value 1).");
-        Meter.CreateObservableGauge("dsedge_queue_depth", () => scheduler?.QueueDepth ?? 0, description: "Requests waiting for a batch slot.");
-        Meter.CreateObservableGauge("dsedge_active_sequences", () => scheduler?.ActiveSequences ?? 0, description: "Sequences in the running batch.");
+        Meter.CreateObservableGauge("dsedge_model_info", () =>
+        {
+            var engine = slot.Current.Engine;
+            return new Measurement<int>(1,
+                new KeyValuePair<string, object?>("model", engine.Package.Manifest.Name),
+                new KeyValuePair<string, object?>("version", engine.Package.Manifest.Version),
+                new KeyValuePair<string, object?>("provider", engine.Provider));
+        }, description: "The model in service (value 1).");
+        Meter.CreateObservableGauge("dsedge_queue_depth", () => slot.Current.Scheduler?.QueueDepth ?? 0, description: "Requests waiting for a batch slot.");
+        Meter.CreateObservableGauge("dsedge_active_sequences", () => slot.Current.Scheduler?.ActiveSequences ?? 0, description: "Sequences in the running batch.");
     }
 
     public void CountRequest(string route, int status) =>

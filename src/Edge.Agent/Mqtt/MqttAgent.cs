@@ -24,8 +24,7 @@ internal sealed partial class MqttAgent : BackgroundService
     private readonly MqttStore _store;
     private readonly MqttRequestHandler _handler;
     private readonly MqttMetrics _metrics;
-    private readonly InferenceEngine _engine;
-    private readonly GenerationScheduler? _scheduler;
+    private readonly Serving.ModelSlot _slot;
     private readonly ILogger<MqttAgent> _logger;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly Channel<MqttInboxItem> _work = Channel.CreateUnbounded<MqttInboxItem>();
@@ -33,16 +32,14 @@ internal sealed partial class MqttAgent : BackgroundService
     private readonly Channel<bool> _outboxPulse = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public MqttAgent(MqttSettings settings, MqttStore store, Generation.TextGenerator generator, InferenceEngine engine, GenerationScheduler? scheduler,
-        Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger)
+    public MqttAgent(MqttSettings settings, MqttStore store, Serving.ModelSlot slot, Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger)
     {
         _settings = settings;
         _topics = settings.Topics;
         _store = store;
-        _engine = engine;
-        _scheduler = scheduler;
+        _slot = slot;
         _logger = logger;
-        _handler = new MqttRequestHandler(engine, generator, _topics);
+        _handler = new MqttRequestHandler(slot, _topics);
         _metrics = new MqttMetrics(metrics.Meter, store, () => _client.IsConnected);
         _store.Dropped += count =>
         {
@@ -323,16 +320,16 @@ internal sealed partial class MqttAgent : BackgroundService
     private async Task ReportStatusAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(_settings.StatusInterval);
-        int reported = -1;
+        (int Depth, string Version) reported = (-1, "");
         while (await timer.WaitForNextTickAsync(stopping))
         {
-            int depth = QueueDepth;
-            if (depth == reported || !_client.IsConnected)
+            var now = (QueueDepth, _slot.Current.Version);
+            if (now == reported || !_client.IsConnected)
                 continue;
             try
             {
                 await _client.PublishAsync(StatusMessage("online"), stopping);
-                reported = depth;
+                reported = now;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -342,12 +339,13 @@ internal sealed partial class MqttAgent : BackgroundService
     }
 
     /// <summary>Requests waiting: in the scheduler's queue and in the inbox.</summary>
-    private int QueueDepth => (_scheduler?.QueueDepth ?? 0) + (int)_store.InboxCount;
+    private int QueueDepth => (_slot.Current.Scheduler?.QueueDepth ?? 0) + (int)_store.InboxCount;
 
     private MqttApplicationMessage StatusMessage(string status)
     {
-        var manifest = _engine.Package.Manifest;
-        var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, _engine.Provider, status == "online" ? QueueDepth : 0,
+        var engine = _slot.Current.Engine;
+        var manifest = engine.Package.Manifest;
+        var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, engine.Provider, status == "online" ? QueueDepth : 0,
             DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         return new MqttApplicationMessageBuilder()
             .WithTopic(_topics.Status)
@@ -371,7 +369,8 @@ internal sealed partial class MqttAgent : BackgroundService
 
     private MqttClientOptions ClientOptions()
     {
-        var offline = new DeviceStatus("offline", _settings.DeviceId, _engine.Package.Manifest.Name, _engine.Package.Manifest.Version, _engine.Provider, 0, 0);
+        var engine = _slot.Current.Engine;
+        var offline = new DeviceStatus("offline", _settings.DeviceId, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Provider, 0, 0);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_settings.Host, _settings.Port)
             .WithClientId(_settings.DeviceId)

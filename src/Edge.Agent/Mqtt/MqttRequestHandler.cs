@@ -12,7 +12,7 @@ namespace Edge.Agent.Mqtt;
 /// the HTTP route's response body with the request id as its id; streamed requests also get
 /// their deltas, numbered, on the stream topic.
 /// </summary>
-internal sealed class MqttRequestHandler(InferenceEngine engine, TextGenerator generator, MqttTopics topics)
+internal sealed class MqttRequestHandler(Serving.ModelSlot slot, MqttTopics topics)
 {
     /// <summary>Where the answer to a request goes: its MQTT 5 response topic, else the device's response topic for its id.</summary>
     public string AnswerTopic(MqttInboxItem item) => item.ResponseTopic ?? topics.Response(item.RequestId);
@@ -24,6 +24,9 @@ internal sealed class MqttRequestHandler(InferenceEngine engine, TextGenerator g
     /// </summary>
     public async Task<MqttOutgoing> AnswerAsync(MqttInboxItem item, Func<MqttOutgoing, Task> publishDelta, CancellationToken cancellation)
     {
+        using var lease = slot.Acquire(); // the whole answer comes from one model, even across an update
+        var engine = lease.Model.Engine;
+        var generator = lease.Model.Generator;
         using var document = JsonDocument.Parse(item.Payload);
         var root = document.RootElement;
         string topic = AnswerTopic(item);

@@ -32,7 +32,8 @@ internal sealed class ModelStore(string stateDirectory)
     /// installed version is refused. Does not activate it (the caller smoke-tests first).
     /// </summary>
     /// <returns>The installed package folder.</returns>
-    public (string Directory, ModelManifest Manifest) Install(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, bool force = false)
+    /// <param name="servingVersion">The version in service, when it is not the store's current (a daemon started with --model).</param>
+    public (string Directory, ModelManifest Manifest) Install(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, bool force = false, string? servingVersion = null)
     {
         Directory.CreateDirectory(Root);
         string? target = null;
@@ -42,7 +43,7 @@ internal sealed class ModelStore(string stateDirectory)
                 throw new BundleException($"The model version '{manifest.Version}' cannot name a folder.");
             if (Directory.Exists(Path.Combine(Root, manifest.Version)))
                 throw new BundleException($"Version {manifest.Version} is installed already.");
-            if (!force && CurrentVersion() is { } current && CompareVersions(manifest.Version, current) <= 0)
+            if (!force && (servingVersion ?? CurrentVersion()) is { } current && CompareVersions(manifest.Version, current) <= 0)
                 throw new BundleException($"Version {manifest.Version} is not newer than the current {current}; force the update to install it anyway.");
             target = Path.Combine(Root, manifest.Version + StagingSuffix);
             if (Directory.Exists(target))

@@ -128,10 +128,12 @@ public static class ModelBundle
                 throw new BundleException($"Entry '{entry.Name}' appears twice.");
             if (entry.Length != file.Bytes)
                 throw new BundleException($"Entry '{entry.Name}' has {entry.Length} bytes; the manifest pins {file.Bytes}.");
-            using var data = entry.DataStream ?? new MemoryStream();
+            using var data = new CountingStream(entry.DataStream ?? new MemoryStream());
             string actual = extractTo is null
                 ? Convert.ToHexStringLower(SHA256.HashData(data))
                 : WriteDurably(Path.Combine(extractTo, entry.Name), data, file.Bytes, extractTo);
+            if (data.Count < file.Bytes)
+                throw new BundleException($"Entry '{entry.Name}' ends after {data.Count} of its {file.Bytes} bytes: the bundle is truncated.");
             if (!string.Equals(actual, file.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new BundleException($"Entry '{entry.Name}' has sha256 {actual}; the manifest pins {file.Sha256}.");
         }
@@ -212,5 +214,37 @@ public static class ModelBundle
     {
         if (folder is not null && Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>Counts what is read, so a short entry (a truncated bundle) is told apart from a changed one.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long Count { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => Count; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int read = inner.Read(buffer);
+            Count += read;
+            return read;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }

@@ -17,6 +17,7 @@ internal sealed class GenerationSequence
     private readonly StopStringMatcher _stops;
     private readonly Diagnostics.RuntimeMetrics? _metrics;
     private long _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly int _samplable;
 
     public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
         List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null)
@@ -27,10 +28,13 @@ internal sealed class GenerationSequence
         Prompt = prompt;
         MaxTokens = maxTokens;
         Completion = completion ?? new List<int>(maxTokens);
+        // Models pad their vocabulary (DeepSeek-V3: 129,280 rows for 128,815 tokens); a padding row
+        // has no text, so sampling never reaches it.
+        _samplable = Math.Min(vocabulary, tokenizer.VocabularySize);
         _penalties = PenaltyProcessor.Needed(settings)
-            ? new PenaltyProcessor(vocabulary, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens)
+            ? new PenaltyProcessor(_samplable, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens)
             : null;
-        _sampler = new TokenSampler(settings, vocabulary);
+        _sampler = new TokenSampler(settings, _samplable);
         _detokenizer = new IncrementalDetokenizer(tokenizer);
         _stops = new StopStringMatcher(settings.StopStrings);
     }
@@ -52,6 +56,7 @@ internal sealed class GenerationSequence
     /// </summary>
     public string Advance(Span<float> logits)
     {
+        logits = logits[..Math.Min(logits.Length, _samplable)];
         _penalties?.Apply(logits);
         int next = _sampler.Next(logits);
         if ((_settings.StopAtEos && _eosIds.Contains(next)) || _settings.StopTokenIds.Contains(next))

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Edge.Agent.Ota;
 using Edge.Runtime.Bundles;
 using Edge.Runtime.Packaging;
@@ -31,20 +30,7 @@ public sealed class ModelStoreTests
         Directory.Delete(s_folder, recursive: true);
     }
 
-    /// <summary>The default model re-versioned (its manifest rewritten), packed and signed.</summary>
-    private static byte[] Bundle(string version)
-    {
-        string package = Path.Combine(s_folder, $"pkg-{version}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(package);
-        foreach (string file in Directory.EnumerateFiles(RepositoryPaths.DefaultModel))
-            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(package, "manifest.json")))!;
-        manifest["version"] = version;
-        File.WriteAllText(Path.Combine(package, "manifest.json"), manifest.ToJsonString());
-        string bundle = Path.Combine(s_folder, $"{version}-{Guid.NewGuid():N}.edgepkg");
-        ModelBundle.Pack(package, s_signer, bundle);
-        return File.ReadAllBytes(bundle);
-    }
+    private static byte[] Bundle(string version) => TestBundles.Make(s_folder, s_signer, version);
 
     private static ModelStore NewStore() => new(Path.Combine(s_folder, $"state-{Guid.NewGuid():N}"));
 

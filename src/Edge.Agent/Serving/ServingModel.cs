@@ -1,0 +1,48 @@
+using Edge.Agent.Caching;
+using Edge.Agent.Generation;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Scheduling;
+
+namespace Edge.Agent.Serving;
+
+/// <summary>
+/// One loaded model and what is bound to it: the engine, its batching scheduler, the response
+/// cache for its version and the generator over them. Requests hold a lease; a model retired by
+/// an update is disposed when its last lease ends, so in-flight requests finish on it.
+/// </summary>
+internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache, TextGenerator generator) : IDisposable
+{
+    private int _leases;
+    private int _retired;
+    private int _disposed;
+
+    public InferenceEngine Engine { get; } = engine;
+    public GenerationScheduler? Scheduler { get; } = scheduler;
+    public TextGenerator Generator { get; } = generator;
+    public string Version => Engine.Package.Manifest.Version;
+
+    internal void AddLease() => Interlocked.Increment(ref _leases);
+
+    internal void ReleaseLease()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0 && Volatile.Read(ref _retired) == 1)
+            Dispose();
+    }
+
+    /// <summary>No new leases will come; disposes now if none is held, else when the last ends.</summary>
+    internal void Retire()
+    {
+        Volatile.Write(ref _retired, 1);
+        if (Volatile.Read(ref _leases) == 0)
+            Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        Scheduler?.Dispose();
+        cache?.Dispose();
+        Engine.Dispose();
+    }
+}

@@ -5,9 +5,9 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Edge.Agent.Http;
 
 /// <summary>
-/// The admin routes (role admin): POST /v1/admin/update with a signed bundle as the body
-/// (<c>?force=true</c> allows a version not above the current one), GET /v1/admin/update for the
-/// last attempt's outcome. Every attempt goes to the audit log with its outcome.
+/// The admin routes (role admin): POST /v1/admin/update with a signed bundle as the body, or
+/// JSON <c>{"url": ...}</c> for the daemon to download it (<c>?force=true</c> allows a version not
+/// above the current one), GET /v1/admin/update for the last attempt's outcome. Every attempt goes to the audit log with its outcome.
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -26,14 +26,13 @@ internal static class AdminEndpoints
         bool force = context.Request.Query["force"] is { Count: > 0 } value && bool.TryParse(value, out bool parsed) && parsed;
         string downloads = Path.Combine(Path.GetDirectoryName(updater.Store.Root)!, "downloads");
         Directory.CreateDirectory(downloads);
-        string upload = Path.Combine(downloads, $"upload-{Guid.NewGuid():N}{Runtime.Bundles.ModelBundle.Extension}");
+        string? bundle = null;
         try
         {
-            await using (var file = File.Create(upload))
-                await context.Request.Body.CopyToAsync(file, context.RequestAborted);
-            if (new FileInfo(upload).Length == 0)
-                throw new UpdateRefusedException(StatusCodes.Status400BadRequest, "The request body is empty: send the bundle (.edgepkg) as the body.");
-            var status = await updater.InstallAsync(upload, force);
+            bundle = context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
+                ? await DownloadAsync(context, downloads, updater)
+                : await ReceiveAsync(context, downloads);
+            var status = await updater.InstallAsync(bundle, force);
             audit.Write(who, "model update", "installed", $"{status.PreviousVersion} -> {status.Version}");
             await context.Response.WriteAsJsonAsync(ToResponse(status), AgentJsonContext.Readable.UpdateResponse);
         }
@@ -47,10 +46,54 @@ internal static class AdminEndpoints
             audit.Write(who, "model update", "refused", "bundle too large");
             await OpenAiErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The bundle is larger than Ota:MaxBundleMegabytes ({updater.Settings.MaxBundleBytes} bytes).");
         }
+        catch (System.Text.Json.JsonException e)
+        {
+            audit.Write(who, "model update", "refused", "malformed JSON");
+            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {e.Message}");
+        }
+        catch (BadRequestException e)
+        {
+            audit.Write(who, "model update", "refused", e.Message);
+            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, e.Message, e.Param);
+        }
         finally
         {
-            File.Delete(upload);
+            // A download that failed half way stays for the next attempt; a used or refused bundle goes.
+            if (bundle is not null)
+                File.Delete(bundle);
         }
+    }
+
+    /// <summary>The bundle as the request body (application/octet-stream).</summary>
+    private static async Task<string> ReceiveAsync(HttpContext context, string downloads)
+    {
+        string upload = Path.Combine(downloads, $"upload-{Guid.NewGuid():N}{Runtime.Bundles.ModelBundle.Extension}");
+        try
+        {
+            await using (var file = File.Create(upload))
+                await context.Request.Body.CopyToAsync(file, context.RequestAborted);
+            if (new FileInfo(upload).Length == 0)
+                throw new UpdateRefusedException(StatusCodes.Status400BadRequest, "The request body is empty: send the bundle (.edgepkg) as the body, or JSON {\"url\": ...}.");
+            return upload;
+        }
+        catch
+        {
+            File.Delete(upload);
+            throw;
+        }
+    }
+
+    /// <summary>JSON {"url": "https://..."}: the daemon fetches the bundle itself, resuming if the connection drops.</summary>
+    private static async Task<string> DownloadAsync(HttpContext context, string downloads, ModelUpdater updater)
+    {
+        using var document = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        var root = JsonRoute.RequireObject(document.RootElement);
+        JsonFields.RefuseUnknown(root, new HashSet<string> { "url" });
+        string text = JsonFields.OptionalString(root, "url") ?? throw new BadRequestException("'url' is required.", "url");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            throw new BadRequestException($"'url' must be an absolute http or https URL, not '{text}'.", "url");
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        return await new BundleDownloader(http, downloads).DownloadAsync(url, updater.Settings.MaxBundleBytes, context.RequestAborted);
     }
 
     private static UpdateResponse ToResponse(UpdateStatus status) =>

@@ -70,11 +70,11 @@ internal static class AgentHost
         var loadTime = loading.Elapsed;
         var slot = new ModelSlot(serving);
         builder.Services.AddSingleton(slot);
+        var updater = new ModelUpdater(UpdateSettings.Read(builder.Configuration), new ModelStore(settings.StateDirectory), loader, slot);
+        builder.Services.AddSingleton(updater);
         var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
         if (mqtt is not null)
-            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>()));
-        var updates = UpdateSettings.Read(builder.Configuration);
-        builder.Services.AddSingleton(new ModelUpdater(updates, new ModelStore(settings.StateDirectory), loader, slot));
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>(), updater));
         // One generation before the listener opens, so systemd's READY means a model that has
         // answered. A different token sequence is logged, not fatal here: another CPU may round a
         // near-tie differently (an update, in contrast, must pass it).

@@ -24,13 +24,13 @@ internal static class AdminEndpoints
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = updater.Settings.MaxBundleBytes;
         bool force = context.Request.Query["force"] is { Count: > 0 } value && bool.TryParse(value, out bool parsed) && parsed;
-        string downloads = Path.Combine(Path.GetDirectoryName(updater.Store.Root)!, "downloads");
+        string downloads = updater.DownloadsDirectory;
         Directory.CreateDirectory(downloads);
         string? bundle = null;
         try
         {
             bundle = context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
-                ? await DownloadAsync(context, downloads, updater)
+                ? await DownloadAsync(context, updater)
                 : await ReceiveAsync(context, downloads);
             var status = await updater.InstallAsync(bundle, force);
             audit.Write(who, "model update", "installed", $"{status.PreviousVersion} -> {status.Version}");
@@ -84,16 +84,21 @@ internal static class AdminEndpoints
     }
 
     /// <summary>JSON {"url": "https://..."}: the daemon fetches the bundle itself, resuming if the connection drops.</summary>
-    private static async Task<string> DownloadAsync(HttpContext context, string downloads, ModelUpdater updater)
+    private static async Task<string> DownloadAsync(HttpContext context, ModelUpdater updater)
     {
         using var document = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        var root = JsonRoute.RequireObject(document.RootElement);
-        JsonFields.RefuseUnknown(root, new HashSet<string> { "url" });
+        var url = ReadUrl(JsonRoute.RequireObject(document.RootElement), new HashSet<string> { "url" });
+        return await updater.DownloadAsync(url, context.RequestAborted);
+    }
+
+    /// <summary>The "url" field of an update request (HTTP or MQTT), refusing other fields.</summary>
+    public static Uri ReadUrl(System.Text.Json.JsonElement root, IReadOnlySet<string> known)
+    {
+        JsonFields.RefuseUnknown(root, known);
         string text = JsonFields.OptionalString(root, "url") ?? throw new BadRequestException("'url' is required.", "url");
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             throw new BadRequestException($"'url' must be an absolute http or https URL, not '{text}'.", "url");
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-        return await new BundleDownloader(http, downloads).DownloadAsync(url, updater.Settings.MaxBundleBytes, context.RequestAborted);
+        return url;
     }
 
     private static UpdateResponse ToResponse(UpdateStatus status) =>

@@ -25,6 +25,8 @@ internal sealed partial class MqttAgent : BackgroundService
     private readonly MqttRequestHandler _handler;
     private readonly MqttMetrics _metrics;
     private readonly Serving.ModelSlot _slot;
+    private readonly Ota.ModelUpdater? _updater;
+    private CancellationToken _stopping;
     private readonly ILogger<MqttAgent> _logger;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly Channel<MqttInboxItem> _work = Channel.CreateUnbounded<MqttInboxItem>();
@@ -32,12 +34,13 @@ internal sealed partial class MqttAgent : BackgroundService
     private readonly Channel<bool> _outboxPulse = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public MqttAgent(MqttSettings settings, MqttStore store, Serving.ModelSlot slot, Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger)
+    public MqttAgent(MqttSettings settings, MqttStore store, Serving.ModelSlot slot, Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger, Ota.ModelUpdater? updater = null)
     {
         _settings = settings;
         _topics = settings.Topics;
         _store = store;
         _slot = slot;
+        _updater = updater;
         _logger = logger;
         _handler = new MqttRequestHandler(slot, _topics);
         _metrics = new MqttMetrics(metrics.Meter, store, () => _client.IsConnected);
@@ -58,6 +61,7 @@ internal sealed partial class MqttAgent : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         // Requests a crash or a stop interrupted are answered first.
         foreach (var pending in _store.PendingRequests())
             _work.Writer.TryWrite(pending);
@@ -111,7 +115,8 @@ internal sealed partial class MqttAgent : BackgroundService
                 Connected(_logger, _settings.Host, _settings.Port, _topics.Request, result.IsSessionPresent, attempt);
                 attempt = 0;
                 await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-                    .WithTopicFilter(filter => filter.WithTopic(_topics.Request).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), stopping);
+                    .WithTopicFilter(filter => filter.WithTopic(_topics.Request).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                    .WithTopicFilter(filter => filter.WithTopic(_topics.Ota).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), stopping);
                 await _client.PublishAsync(StatusMessage("online"), stopping);
                 _outboxPulse.Writer.TryWrite(true);
                 await _disconnected.Task.WaitAsync(stopping);
@@ -144,6 +149,12 @@ internal sealed partial class MqttAgent : BackgroundService
     private async Task ReceiveAsync(MqttApplicationMessageReceivedEventArgs received)
     {
         var message = received.ApplicationMessage;
+        if (message.Topic == _topics.Ota)
+        {
+            byte[] command = System.Buffers.BuffersExtensions.ToArray(message.Payload);
+            _ = Task.Run(() => UpdateAsync(command), CancellationToken.None);
+            return;
+        }
         if (message.Topic != _topics.Request)
             return;
         received.AutoAcknowledge = false;
@@ -178,6 +189,45 @@ internal sealed partial class MqttAgent : BackgroundService
             }
         }
         await received.AcknowledgeAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// An update command: download, verify, smoke-test and swap as the HTTP admin route does; the
+    /// outcome goes to the ota/status topic through the outbox. A command that a crash interrupts
+    /// is not retried (the model store recovers at start); the sender sees no status and may resend.
+    /// </summary>
+    private async Task UpdateAsync(byte[] command)
+    {
+        string? bundle = null;
+        MqttOtaStatus outcome;
+        try
+        {
+            if (_updater is null)
+                throw new Ota.UpdateRefusedException(StatusCodes.Status400BadRequest, "Updates are not available.");
+            using var document = JsonDocument.Parse(command);
+            var root = JsonRoute.RequireObject(document.RootElement);
+            var url = AdminEndpoints.ReadUrl(root, new HashSet<string> { "url", "force" });
+            bool force = JsonFields.OptionalBool(root, "force") ?? false;
+            bundle = await _updater.DownloadAsync(url, _stopping);
+            var status = await _updater.InstallAsync(bundle, force);
+            outcome = new MqttOtaStatus(status.State, status.Version, status.PreviousVersion, null);
+        }
+        catch (Exception e) when (e is Ota.UpdateRefusedException or BadRequestException or JsonException)
+        {
+            outcome = new MqttOtaStatus("refused", null, _slot.Current.Version, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        finally
+        {
+            if (bundle is not null)
+                File.Delete(bundle);
+        }
+        OtaOutcome(_logger, outcome.Status, outcome.Version ?? outcome.PreviousVersion, outcome.Reason);
+        _store.Answer(null, new MqttOutgoing(_topics.OtaStatus, JsonSerializer.SerializeToUtf8Bytes(outcome, MqttJsonContext.Readable.MqttOtaStatus), null));
+        _outboxPulse.Writer.TryWrite(true);
     }
 
     private void Refuse(string? responseTopic, byte[]? correlation, string problem)
@@ -430,6 +480,9 @@ internal sealed partial class MqttAgent : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT request {RequestId} failed inside the server.")]
     private static partial void AnswerFailed(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT update command: {Status} (version {Version}) {Reason}")]
+    private static partial void OtaOutcome(ILogger logger, string status, string? version, string? reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT goodbye (offline status, disconnect) failed: {Reason}.")]
     private static partial void GoodbyeFailed(ILogger logger, string reason);

@@ -15,10 +15,14 @@ internal sealed record MqttStreamDelta(string Id, long Sequence, string Delta);
 /// <summary>The retained presence message; the Last Will carries the same shape with status "offline".</summary>
 internal sealed record DeviceStatus(string Status, string Device, string Model, string Version, string Provider, int QueueDepth, long Timestamp);
 
+/// <summary>The outcome of an update command: "installed" or "refused", with the reason.</summary>
+internal sealed record MqttOtaStatus(string Status, string? Version, string? PreviousVersion, string? Reason);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(MqttErrorAnswer))]
 [JsonSerializable(typeof(MqttStreamDelta))]
 [JsonSerializable(typeof(DeviceStatus))]
+[JsonSerializable(typeof(MqttOtaStatus))]
 internal sealed partial class MqttJsonContext : JsonSerializerContext
 {
     public static MqttJsonContext Readable { get; } = new(new JsonSerializerOptions

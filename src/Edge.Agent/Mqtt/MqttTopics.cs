@@ -9,6 +9,12 @@ internal sealed record MqttTopics(string Prefix, string DeviceId)
 
     public string Status => $"{Root}/status";
 
+    /// <summary>Update commands: <c>{"url": ..., "force": false}</c>.</summary>
+    public string Ota => $"{Root}/ota";
+
+    /// <summary>The outcome of each update command.</summary>
+    public string OtaStatus => $"{Root}/ota/status";
+
     /// <summary>Answers to requests that came without a response topic go here.</summary>
     public string Response(string requestId) => $"{Root}/response/{requestId}";
 

@@ -28,6 +28,25 @@ internal sealed class ModelUpdater(UpdateSettings settings, ModelStore store, Mo
 
     public UpdateStatus Last { get; private set; } = new("none", null, null, null, DateTimeOffset.UtcNow);
 
+    /// <summary>Where uploads and downloads wait: <c>&lt;state&gt;/downloads</c>.</summary>
+    public string DownloadsDirectory => Path.Combine(Path.GetDirectoryName(store.Root)!, "downloads");
+
+    /// <summary>Fetches a bundle (resuming a partial download of the same URL); returns its file.</summary>
+    public async Task<string> DownloadAsync(Uri url, CancellationToken cancellation)
+    {
+        if (url.Scheme is not ("http" or "https"))
+            throw new UpdateRefusedException(StatusCodes.Status400BadRequest, $"The bundle URL must be http or https, not '{url.Scheme}'.");
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        try
+        {
+            return await new BundleDownloader(http, DownloadsDirectory).DownloadAsync(url, settings.MaxBundleBytes, cancellation);
+        }
+        catch (UpdateRefusedException e)
+        {
+            throw Refuse(e.Status, e.Message);
+        }
+    }
+
     /// <summary>Installs the bundle in the file (written by the caller, deleted by it afterwards).</summary>
     public async Task<UpdateStatus> InstallAsync(string bundleFile, bool force)
     {

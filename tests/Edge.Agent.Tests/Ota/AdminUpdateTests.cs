@@ -145,62 +145,19 @@ public sealed class UpdateDownloadTests
         File.WriteAllText(publicKey, signer.ExportSubjectPublicKeyInfoPem());
         byte[] bundle = TestBundles.Make(folder, signer, "0.5.0");
 
-        // A real HTTP server on loopback: the first response stops half way and the connection drops.
-        int port = Edge.TestSupport.LoopbackPorts.Free();
-        using var server = new HttpListener();
-        server.Prefixes.Add($"http://127.0.0.1:{port}/");
-        server.Start();
-        var ranges = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        int requests = 0;
-        var serving = Task.Run(async () =>
-        {
-            while (server.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await server.GetContextAsync();
-                }
-                catch (Exception) when (!server.IsListening)
-                {
-                    return;
-                }
-                ranges.Enqueue(context.Request.Headers["Range"] ?? "none");
-                if (context.Request.Url!.AbsolutePath != "/model.edgepkg")
-                {
-                    context.Response.StatusCode = 404;
-                    context.Response.Close();
-                    continue;
-                }
-                long from = context.Request.Headers["Range"] is { } range ? long.Parse(range["bytes=".Length..].TrimEnd('-'), System.Globalization.CultureInfo.InvariantCulture) : 0;
-                context.Response.StatusCode = from > 0 ? 206 : 200;
-                context.Response.ContentLength64 = bundle.Length - from;
-                if (Interlocked.Increment(ref requests) == 1)
-                {
-                    await context.Response.OutputStream.WriteAsync(bundle.AsMemory(0, bundle.Length / 2));
-                    await context.Response.OutputStream.FlushAsync();
-                    context.Response.Abort();
-                    continue;
-                }
-                await context.Response.OutputStream.WriteAsync(bundle.AsMemory((int)from));
-                context.Response.Close();
-            }
-        });
-
+        await using var server = new BundleServer(bundle, dropFirstResponseHalfWay: true);
         await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={publicKey}");
-        var missing = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = $"http://127.0.0.1:{port}/nothing-here" }));
+        var missing = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url.Replace("model.edgepkg", "nothing-here", StringComparison.Ordinal) }));
         Assert.AreEqual(HttpStatusCode.BadGateway, missing.StatusCode);
         var badUrl = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = "ftp://example/model" }));
         Assert.AreEqual(HttpStatusCode.BadRequest, badUrl.StatusCode);
 
-        var response = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = $"http://127.0.0.1:{port}/model.edgepkg" }));
+        var response = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url }));
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
         Assert.AreEqual("0.5.0", JsonDocument.Parse(await daemon.Client.GetStringAsync("/readyz")).RootElement.GetProperty("version").GetString());
-        var seen = ranges.ToList();
+        var seen = server.Ranges.ToList();
         Assert.IsTrue(seen.Any(r => r.StartsWith("bytes=", StringComparison.Ordinal) && r != "bytes=0-"), $"no resume: {string.Join(", ", seen)}");
         Assert.IsFalse(Directory.EnumerateFiles(Path.Combine(daemon.StateDirectory, "downloads")).Any(), "the used download is deleted");
-        server.Stop();
-        await serving;
         Directory.Delete(folder, recursive: true);
     }
 }

@@ -1,0 +1,36 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Edge.Agent.Tests.Ota;
+
+namespace Edge.Agent.Tests.Mqtt;
+
+/// <summary>Update commands on &lt;prefix&gt;/&lt;device&gt;/ota: the outcome on ota/status, the new version in the retained status.</summary>
+[TestClass]
+public sealed class MqttOtaTests
+{
+    [TestMethod]
+    public async Task AnUpdateCommandInstallsTheBundleAndABadOneIsRefusedOnTheStatusTopic()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-mqtt-ota").FullName;
+        using var signer = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        string publicKey = Path.Combine(folder, "release.pub.pem");
+        File.WriteAllText(publicKey, signer.ExportSubjectPublicKeyInfoPem());
+        await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.7.0"));
+        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: $"--Ota:TrustedKeys:0={publicKey}");
+
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", """{"url":"ftp://nowhere/model"}""");
+        var refused = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status")).Json;
+        Assert.AreEqual("refused", refused.GetProperty("status").GetString());
+        StringAssert.Contains(refused.GetProperty("reason").GetString(), "http or https");
+
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", $$"""{"url":"{{server.Url}}"}""");
+        var installed = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("installed", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Json;
+        Assert.AreEqual("0.7.0", installed.GetProperty("version").GetString());
+        Assert.AreEqual("0.1.0", installed.GetProperty("previous_version").GetString());
+        await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/status" && m.Payload.Contains("\"version\":\"0.7.0\"", StringComparison.Ordinal));
+
+        await setup.RequestAsync("""{"id":"after-update","prompt":"Hello","max_tokens":2}""");
+        Assert.AreEqual(2, (await setup.AnswerAsync("after-update")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Directory.Delete(folder, recursive: true);
+    }
+}

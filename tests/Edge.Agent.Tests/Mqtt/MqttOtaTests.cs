@@ -12,9 +12,8 @@ public sealed class MqttOtaTests
     public async Task AnUpdateCommandInstallsTheBundleAndABadOneIsRefusedOnTheStatusTopic()
     {
         string folder = Directory.CreateTempSubdirectory("dsedge-mqtt-ota").FullName;
-        using var signer = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        string publicKey = Path.Combine(folder, "release.pub.pem");
-        File.WriteAllText(publicKey, signer.ExportSubjectPublicKeyInfoPem());
+        var (signer, publicKey) = TestBundles.SigningKey(folder);
+        using var _ = signer;
         await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.7.0"));
         await using var setup = await MqttSetup.StartAsync(daemonConfiguration: $"--Ota:TrustedKeys:0={publicKey}");
 

@@ -18,9 +18,7 @@ public sealed class AdminUpdateTests
     public static void MakeKeys(TestContext _)
     {
         s_folder = Directory.CreateTempSubdirectory("dsedge-update").FullName;
-        s_signer = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        s_publicKey = Path.Combine(s_folder, "release.pub.pem");
-        File.WriteAllText(s_publicKey, s_signer.ExportSubjectPublicKeyInfoPem());
+        (s_signer, s_publicKey) = TestBundles.SigningKey(s_folder);
     }
 
     [ClassCleanup]
@@ -140,9 +138,8 @@ public sealed class UpdateDownloadTests
     public async Task ADownloadCutHalfWayResumesWithARangeRequestAndInstalls()
     {
         string folder = Directory.CreateTempSubdirectory("dsedge-download").FullName;
-        using var signer = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        string publicKey = Path.Combine(folder, "release.pub.pem");
-        File.WriteAllText(publicKey, signer.ExportSubjectPublicKeyInfoPem());
+        var (signer, publicKey) = TestBundles.SigningKey(folder);
+        using var _ = signer;
         byte[] bundle = TestBundles.Make(folder, signer, "0.5.0");
 
         await using var server = new BundleServer(bundle, dropFirstResponseHalfWay: true);

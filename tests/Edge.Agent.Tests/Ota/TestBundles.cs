@@ -8,6 +8,15 @@ namespace Edge.Agent.Tests.Ota;
 /// <summary>Signed bundles of the default model under other versions, made the way a release would be.</summary>
 internal static class TestBundles
 {
+    /// <summary>A new signing key, its public half written as PEM into the folder for Ota:TrustedKeys.</summary>
+    public static (ECDsa Signer, string PublicKeyPath) SigningKey(string folder)
+    {
+        var signer = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        string path = Path.Combine(folder, $"release-{Guid.NewGuid():N}.pub.pem");
+        File.WriteAllText(path, signer.ExportSubjectPublicKeyInfoPem());
+        return (signer, path);
+    }
+
     /// <param name="changeManifest">Applied to the manifest before signing (a wrong smoke test, say).</param>
     public static byte[] Make(string folder, ECDsa signer, string version, Action<JsonNode>? changeManifest = null)
     {

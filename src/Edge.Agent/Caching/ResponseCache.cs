@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Edge.Runtime.Inference;
+using Edge.Agent.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Edge.Agent.Caching;
@@ -25,19 +26,16 @@ internal sealed class ResponseCache : IDisposable
 
     public ResponseCache(string stateDirectory, string modelVersion, long maxBytes)
     {
-        Directory.CreateDirectory(stateDirectory);
         _modelVersion = modelVersion;
         _maxBytes = maxBytes;
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDirectory, "cache.db") }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute("""
+        _connection = StateDatabase.Open(stateDirectory, "cache.db", durable: false);
+        _connection.Execute("""
             CREATE TABLE IF NOT EXISTS responses (
                 key TEXT PRIMARY KEY, model_version TEXT NOT NULL, text TEXT NOT NULL, finish TEXT NOT NULL,
                 prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, bytes INTEGER NOT NULL, last_used INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS responses_lru ON responses(last_used);
             """);
-        using var stale = Command("DELETE FROM responses WHERE model_version <> $version;");
+        using var stale = _connection.Command("DELETE FROM responses WHERE model_version <> $version;");
         stale.Parameters.AddWithValue("$version", modelVersion);
         stale.ExecuteNonQuery();
     }
@@ -59,14 +57,14 @@ internal sealed class ResponseCache : IDisposable
     {
         lock (_lock)
         {
-            using var find = Command("SELECT text, finish, prompt_tokens, completion_tokens FROM responses WHERE key = $key;");
+            using var find = _connection.Command("SELECT text, finish, prompt_tokens, completion_tokens FROM responses WHERE key = $key;");
             find.Parameters.AddWithValue("$key", key);
             using var reader = find.ExecuteReader();
             if (!reader.Read())
                 return null;
             var answer = new CachedAnswer(reader.GetString(0), Enum.Parse<FinishReason>(reader.GetString(1)), reader.GetInt32(2), reader.GetInt32(3));
             reader.Close();
-            using var touch = Command("UPDATE responses SET last_used = $now WHERE key = $key;");
+            using var touch = _connection.Command("UPDATE responses SET last_used = $now WHERE key = $key;");
             touch.Parameters.AddWithValue("$now", NextStamp());
             touch.Parameters.AddWithValue("$key", key);
             touch.ExecuteNonQuery();
@@ -82,7 +80,7 @@ internal sealed class ResponseCache : IDisposable
         lock (_lock)
         {
             using var transaction = _connection.BeginTransaction();
-            using (var insert = Command("""
+            using (var insert = _connection.Command("""
                 INSERT OR REPLACE INTO responses (key, model_version, text, finish, prompt_tokens, completion_tokens, bytes, last_used)
                 VALUES ($key, $version, $text, $finish, $prompt, $completion, $bytes, $now);
                 """))
@@ -99,7 +97,7 @@ internal sealed class ResponseCache : IDisposable
                 insert.ExecuteNonQuery();
             }
             // Evict least recently used entries until the cache fits its budget again.
-            using (var evict = Command("""
+            using (var evict = _connection.Command("""
                 DELETE FROM responses WHERE key IN (
                     SELECT key FROM (SELECT key, SUM(bytes) OVER (ORDER BY last_used DESC) AS running FROM responses) WHERE running > $max);
                 """))
@@ -118,7 +116,7 @@ internal sealed class ResponseCache : IDisposable
         {
             lock (_lock)
             {
-                using var count = Command("SELECT COUNT(*) FROM responses;");
+                using var count = _connection.Command("SELECT COUNT(*) FROM responses;");
                 return (long)count.ExecuteScalar()!;
             }
         }
@@ -132,19 +130,6 @@ internal sealed class ResponseCache : IDisposable
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
         _stamp = Math.Max(_stamp + 1, now);
         return _stamp;
-    }
-
-    private SqliteCommand Command(string sql)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private void Execute(string sql)
-    {
-        using var command = Command(sql);
-        command.ExecuteNonQuery();
     }
 
     public void Dispose() => _connection.Dispose();

@@ -98,17 +98,19 @@ internal static class MqttBenchCommand
 
     private static void Print(int count, List<double> overHttp, List<double> overMqtt)
     {
-        double Percentile(List<double> values, double p)
+        static double Percentile(List<double> values, double p)
         {
             var sorted = values.Order().ToList();
             return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
         }
+        double http50 = Percentile(overHttp, 0.5), http99 = Percentile(overHttp, 0.99);
+        double mqtt50 = Percentile(overMqtt, 0.5), mqtt99 = Percentile(overMqtt, 0.99);
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c, $"1-token round trip, {count} requests per transport, interleaved; {Environment.ProcessorCount} cores"));
         Console.WriteLine("| transport | p50 | p99 |");
         Console.WriteLine("|---|---|---|");
-        Console.WriteLine(string.Create(c, $"| HTTP (loopback) | {Percentile(overHttp, 0.5):F2} ms | {Percentile(overHttp, 0.99):F2} ms |"));
-        Console.WriteLine(string.Create(c, $"| MQTT 5, QoS 1 (broker on loopback) | {Percentile(overMqtt, 0.5):F2} ms | {Percentile(overMqtt, 0.99):F2} ms |"));
-        Console.WriteLine(string.Create(c, $"| added by MQTT | {Percentile(overMqtt, 0.5) - Percentile(overHttp, 0.5):F2} ms ({Percentile(overMqtt, 0.5) / Percentile(overHttp, 0.5):F2}x) | {Percentile(overMqtt, 0.99) - Percentile(overHttp, 0.99):F2} ms |"));
+        Console.WriteLine(string.Create(c, $"| HTTP (loopback) | {http50:F2} ms | {http99:F2} ms |"));
+        Console.WriteLine(string.Create(c, $"| MQTT 5, QoS 1 (broker on loopback) | {mqtt50:F2} ms | {mqtt99:F2} ms |"));
+        Console.WriteLine(string.Create(c, $"| added by MQTT | {mqtt50 - http50:F2} ms ({mqtt50 / http50:F2}x) | {mqtt99 - http99:F2} ms |"));
     }
 }

@@ -1,3 +1,4 @@
+using Edge.Agent.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Edge.Agent.Mqtt;
@@ -40,14 +41,11 @@ internal sealed class MqttStore : IDisposable
 
     public MqttStore(string stateDirectory, int maxOutboxMessages, long maxOutboxBytes, int rememberedAnswers)
     {
-        Directory.CreateDirectory(stateDirectory);
         _maxOutboxMessages = maxOutboxMessages;
         _maxOutboxBytes = maxOutboxBytes;
         _rememberedAnswers = rememberedAnswers;
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(stateDirectory, "mqtt.db") }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-        Execute("""
+        _connection = StateDatabase.Open(stateDirectory, "mqtt.db", durable: true);
+        _connection.Execute("""
             CREATE TABLE IF NOT EXISTS inbox (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, payload BLOB NOT NULL,
                 response_topic TEXT, correlation BLOB);
@@ -75,7 +73,7 @@ internal sealed class MqttStore : IDisposable
             }
             else
             {
-                using var insert = Command("INSERT OR IGNORE INTO inbox (request_id, payload, response_topic, correlation) VALUES ($id, $payload, $topic, $correlation);", transaction);
+                using var insert = _connection.Command("INSERT OR IGNORE INTO inbox (request_id, payload, response_topic, correlation) VALUES ($id, $payload, $topic, $correlation);", transaction);
                 insert.Parameters.AddWithValue("$id", item.RequestId);
                 insert.Parameters.AddWithValue("$payload", item.Payload);
                 insert.Parameters.AddWithValue("$topic", (object?)item.ResponseTopic ?? DBNull.Value);
@@ -92,7 +90,7 @@ internal sealed class MqttStore : IDisposable
     {
         lock (_lock)
         {
-            using var select = Command("SELECT request_id, payload, response_topic, correlation FROM inbox ORDER BY seq;");
+            using var select = _connection.Command("SELECT request_id, payload, response_topic, correlation FROM inbox ORDER BY seq;");
             using var reader = select.ExecuteReader();
             var items = new List<MqttInboxItem>();
             while (reader.Read())
@@ -114,18 +112,18 @@ internal sealed class MqttStore : IDisposable
             EnqueueLocked(answer, transaction);
             if (requestId is not null)
             {
-                using (var remember = Command("INSERT OR REPLACE INTO answers (request_id, topic, payload, correlation) VALUES ($id, $topic, $payload, $correlation);", transaction))
+                using (var remember = _connection.Command("INSERT OR REPLACE INTO answers (request_id, topic, payload, correlation) VALUES ($id, $topic, $payload, $correlation);", transaction))
                 {
                     remember.Parameters.AddWithValue("$id", requestId);
                     AddMessage(remember, answer);
                     remember.ExecuteNonQuery();
                 }
-                using (var done = Command("DELETE FROM inbox WHERE request_id = $id;", transaction))
+                using (var done = _connection.Command("DELETE FROM inbox WHERE request_id = $id;", transaction))
                 {
                     done.Parameters.AddWithValue("$id", requestId);
                     done.ExecuteNonQuery();
                 }
-                using var forget = Command("DELETE FROM answers WHERE seq <= (SELECT MAX(seq) FROM answers) - $keep;", transaction);
+                using var forget = _connection.Command("DELETE FROM answers WHERE seq <= (SELECT MAX(seq) FROM answers) - $keep;", transaction);
                 forget.Parameters.AddWithValue("$keep", _rememberedAnswers);
                 forget.ExecuteNonQuery();
             }
@@ -138,7 +136,7 @@ internal sealed class MqttStore : IDisposable
     {
         lock (_lock)
         {
-            using var select = Command("SELECT seq, topic, payload, correlation FROM outbox ORDER BY seq LIMIT $max;");
+            using var select = _connection.Command("SELECT seq, topic, payload, correlation FROM outbox ORDER BY seq LIMIT $max;");
             select.Parameters.AddWithValue("$max", max);
             using var reader = select.ExecuteReader();
             var entries = new List<MqttOutboxEntry>();
@@ -153,7 +151,7 @@ internal sealed class MqttStore : IDisposable
     {
         lock (_lock)
         {
-            using var delete = Command("DELETE FROM outbox WHERE seq = $seq;");
+            using var delete = _connection.Command("DELETE FROM outbox WHERE seq = $seq;");
             delete.Parameters.AddWithValue("$seq", sequence);
             delete.ExecuteNonQuery();
         }
@@ -165,7 +163,7 @@ internal sealed class MqttStore : IDisposable
         {
             lock (_lock)
             {
-                using var select = Command("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox;");
+                using var select = _connection.Command("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox;");
                 using var reader = select.ExecuteReader();
                 reader.Read();
                 return (reader.GetInt64(0), reader.GetInt64(1));
@@ -179,7 +177,7 @@ internal sealed class MqttStore : IDisposable
         {
             lock (_lock)
             {
-                using var count = Command("SELECT COUNT(*) FROM inbox;");
+                using var count = _connection.Command("SELECT COUNT(*) FROM inbox;");
                 return (long)count.ExecuteScalar()!;
             }
         }
@@ -187,7 +185,7 @@ internal sealed class MqttStore : IDisposable
 
     private MqttOutgoing? FindAnswer(string requestId, SqliteTransaction transaction)
     {
-        using var find = Command("SELECT topic, payload, correlation FROM answers WHERE request_id = $id;", transaction);
+        using var find = _connection.Command("SELECT topic, payload, correlation FROM answers WHERE request_id = $id;", transaction);
         find.Parameters.AddWithValue("$id", requestId);
         using var reader = find.ExecuteReader();
         return reader.Read() ? new MqttOutgoing(reader.GetString(0), (byte[])reader[1], reader.IsDBNull(2) ? null : (byte[])reader[2]) : null;
@@ -196,13 +194,13 @@ internal sealed class MqttStore : IDisposable
     /// <summary>Appends to the outbox, then drops the oldest entries while it is over its bounds.</summary>
     private void EnqueueLocked(MqttOutgoing message, SqliteTransaction transaction)
     {
-        using (var insert = Command("INSERT INTO outbox (topic, payload, correlation, bytes) VALUES ($topic, $payload, $correlation, $bytes);", transaction))
+        using (var insert = _connection.Command("INSERT INTO outbox (topic, payload, correlation, bytes) VALUES ($topic, $payload, $correlation, $bytes);", transaction))
         {
             AddMessage(insert, message);
             insert.Parameters.AddWithValue("$bytes", message.Payload.Length + message.Topic.Length + (message.CorrelationData?.Length ?? 0));
             insert.ExecuteNonQuery();
         }
-        using var trim = Command("""
+        using var trim = _connection.Command("""
             DELETE FROM outbox WHERE seq IN (
                 SELECT seq FROM (
                     SELECT seq, COUNT(*) OVER (ORDER BY seq DESC) AS newer, SUM(bytes) OVER (ORDER BY seq DESC) AS running FROM outbox)
@@ -220,20 +218,6 @@ internal sealed class MqttStore : IDisposable
         command.Parameters.AddWithValue("$topic", message.Topic);
         command.Parameters.AddWithValue("$payload", message.Payload);
         command.Parameters.AddWithValue("$correlation", (object?)message.CorrelationData ?? DBNull.Value);
-    }
-
-    private void Execute(string sql)
-    {
-        using var command = Command(sql);
-        command.ExecuteNonQuery();
-    }
-
-    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
     }
 
     public void Dispose() => _connection.Dispose();

@@ -23,10 +23,7 @@ internal static class ServeCommand
     {
         string state = result.GetValue(StateDirectory) ?? AgentDefaults.StateDirectory;
         // Without --model: the installed model the store recovers (OTA updates), else the embedded default.
-        string model = result.GetValue(Model)
-            ?? new Ota.ModelStore(state).Recover(message => Console.Error.WriteLine($"deepseek-edge: {message}"))
-            ?? AgentDefaults.ModelDirectory;
-        var settings = new AgentHost.Settings(model, result.GetValue(Urls) ?? AgentDefaults.Urls, state);
+        var settings = new AgentHost.Settings(result.GetValue(Model), result.GetValue(Urls) ?? AgentDefaults.Urls, state);
         await using var app = AgentHost.Build(settings, result.UnmatchedTokens.ToArray());
         await app.RunAsync(cancellation);
         return 0;

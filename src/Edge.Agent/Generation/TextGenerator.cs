@@ -16,7 +16,8 @@ internal sealed record StartedGeneration(IAsyncEnumerable<GenerationChunk> Chunk
 /// engine directly, one thread per request. Refusals (invalid request, overloaded) throw before
 /// anything is sent to the client.
 /// </summary>
-internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, Security.RequestLimits limits, ResponseCache? cache = null, Metrics.AgentMetrics? metrics = null)
+internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler? scheduler, Security.RequestLimits limits, ResponseCache? cache = null,
+    Metrics.AgentMetrics? metrics = null, Serving.ServingHealth? health = null)
 {
     public StartedGeneration Start(string route, IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
@@ -37,7 +38,10 @@ internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler?
         return new StartedGeneration(Remember(key, Generate(prompt, settings, cancellation), CancellationToken.None), "miss");
     }
 
-    private IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
+    private IAsyncEnumerable<GenerationChunk> Generate(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation) =>
+        health is null ? Run(prompt, settings, cancellation) : Watched(Run(prompt, settings, cancellation), health);
+
+    private IAsyncEnumerable<GenerationChunk> Run(IReadOnlyList<int> prompt, GenerationSettings settings, CancellationToken cancellation)
     {
         if (scheduler is not null)
             return scheduler.StreamAsync(prompt, settings, cancellation);
@@ -57,6 +61,28 @@ internal sealed class TextGenerator(InferenceEngine engine, GenerationScheduler?
             }
         }, CancellationToken.None);
         return channel.Reader.ReadAllAsync(CancellationToken.None);
+    }
+
+    /// <summary>Counts how the engine's generation ended: finished, or failed (an engine fault, not a cancellation).</summary>
+    private static async IAsyncEnumerable<GenerationChunk> Watched(IAsyncEnumerable<GenerationChunk> chunks, Serving.ServingHealth health)
+    {
+        await using var enumerator = chunks.GetAsyncEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!await enumerator.MoveNextAsync())
+                    break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                health.RecordFailed();
+                throw;
+            }
+            if (enumerator.Current.FinishReason is { } reason && reason != FinishReason.Cancelled)
+                health.RecordFinished();
+            yield return enumerator.Current;
+        }
     }
 
     private static async IAsyncEnumerable<GenerationChunk> Replay(CachedAnswer answer)

@@ -17,7 +17,8 @@ internal static class AgentHost
 {
     public const string SystemConfigurationDirectory = "/etc/deepseek-edge";
 
-    public sealed record Settings(string ModelDirectory, string Urls, string StateDirectory);
+    /// <param name="ModelDirectory">The package to serve, or null for the installed model (OTA store), else the embedded default.</param>
+    public sealed record Settings(string? ModelDirectory, string Urls, string StateDirectory);
 
     /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
     public static WebApplication Build(Settings settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
@@ -64,17 +65,33 @@ internal static class AgentHost
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var loading = System.Diagnostics.Stopwatch.StartNew();
+        var audit = new AuditLog(settings.StateDirectory, ConfigurationValues.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
+        var updateSettings = UpdateSettings.Read(builder.Configuration);
+        var store = new ModelStore(settings.StateDirectory);
+        var journal = new OtaJournal(store.Root);
+        var recovery = new List<string>();
+        string modelDirectory = settings.ModelDirectory
+            ?? StartupRecovery.ChooseModel(store, journal, updateSettings.Probation, ModelUpdater.DownloadsFolder(settings.StateDirectory), audit, recovery.Add)
+            ?? AgentDefaults.ModelDirectory;
         var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, limits, metrics);
         builder.Services.AddSingleton(loader);
-        var serving = loader.Load(settings.ModelDirectory);
+        var serving = loader.Load(modelDirectory);
         var loadTime = loading.Elapsed;
         var slot = new ModelSlot(serving);
         builder.Services.AddSingleton(slot);
-        var updater = new ModelUpdater(UpdateSettings.Read(builder.Configuration), new ModelStore(settings.StateDirectory), loader, slot);
-        builder.Services.AddSingleton(updater);
+        builder.Services.AddSingleton(services => new ModelUpdater(updateSettings, store, journal, loader, slot, modelDirectory, audit, metrics, services.GetRequiredService<ILogger<ModelUpdater>>()));
+        builder.Services.AddHostedService<ProbationMonitor>();
+        if (updateSettings.Poll is { } poll)
+        {
+            builder.Services.AddHostedService(services => new UpdatePoller(services.GetRequiredService<ModelUpdater>(), slot, poll,
+                services.GetRequiredService<ILogger<UpdatePoller>>()));
+        }
         var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
         if (mqtt is not null)
-            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>(), updater));
+        {
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>(),
+                services.GetRequiredService<ModelUpdater>()));
+        }
         // One generation before the listener opens, so systemd's READY means a model that has
         // answered. A different token sequence is logged, not fatal here: another CPU may round a
         // near-tie differently (an update, in contrast, must pass it).
@@ -82,6 +99,7 @@ internal static class AgentHost
         string? warmUpWarning = ModelLoader.SmokeTest(serving.Engine) is { } problem ? $"Warm-up: {problem}." : null;
         var warmUpTime = loading.Elapsed;
         metrics.Observe(slot);
+        metrics.ObserveProbation(journal);
 
         var app = builder.Build();
         // Registered as instances, so the container does not own them: release them here, after
@@ -93,19 +111,20 @@ internal static class AgentHost
             metrics.Dispose();
         });
         var engine = serving.Engine;
+        foreach (string message in recovery)
+            AgentLog.Recovery(app.Logger, message);
         foreach (string warning in engine.Warnings.Append(warmUpWarning).OfType<string>())
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory,
             (long)loadTime.TotalMilliseconds, (long)warmUpTime.TotalMilliseconds);
         MetricsEndpoint.Map(app, metrics);
-        var audit = new AuditLog(settings.StateDirectory, ConfigurationValues.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
         AuthorizationMiddleware.Use(app, apiKeys, audit);
         app.UseRateLimiter();
         HealthEndpoints.Map(app);
         CompletionsEndpoint.Map(app);
         ChatCompletionsEndpoint.Map(app);
         ModelEndpoints.Map(app);
-        AdminEndpoints.Map(app, audit);
+        AdminEndpoints.Map(app);
         return app;
     }
 }

@@ -7,4 +7,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     public static partial void EngineWarning(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model store at start: {Message}")]
+    public static partial void Recovery(ILogger logger, string message);
 }

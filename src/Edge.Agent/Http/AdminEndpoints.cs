@@ -11,14 +11,14 @@ namespace Edge.Agent.Http;
 /// </summary>
 internal static class AdminEndpoints
 {
-    public static void Map(WebApplication app, AuditLog audit)
+    public static void Map(WebApplication app)
     {
-        app.MapPost("/v1/admin/update", (HttpContext context, ModelUpdater updater) => UpdateAsync(context, updater, audit));
+        app.MapPost("/v1/admin/update", (HttpContext context, ModelUpdater updater) => UpdateAsync(context, updater));
         app.MapGet("/v1/admin/update", (HttpContext context, ModelUpdater updater) =>
             context.Response.WriteAsJsonAsync(ToResponse(updater.Last), AgentJsonContext.Readable.UpdateResponse));
     }
 
-    private static async Task UpdateAsync(HttpContext context, ModelUpdater updater, AuditLog audit)
+    private static async Task UpdateAsync(HttpContext context, ModelUpdater updater)
     {
         string who = context.Items[RequestLimits.CallerItem] as string ?? "unknown";
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -30,30 +30,28 @@ internal static class AdminEndpoints
         try
         {
             bundle = context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
-                ? await DownloadAsync(context, updater)
+                ? await DownloadAsync(context, updater, who)
                 : await ReceiveAsync(context, downloads);
-            var status = await updater.InstallAsync(bundle, force);
-            audit.Write(who, "model update", "installed", $"{status.PreviousVersion} -> {status.Version}");
+            var status = await updater.InstallAsync(bundle, force, who);
             await context.Response.WriteAsJsonAsync(ToResponse(status), AgentJsonContext.Readable.UpdateResponse);
         }
         catch (UpdateRefusedException e)
         {
-            audit.Write(who, "model update", "refused", e.Message);
             await OpenAiErrors.WriteAsync(context, e.Status, $"Update refused: {e.Message} The current model keeps serving.");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            audit.Write(who, "model update", "refused", "bundle too large");
+            updater.RecordRefusal(who, "The bundle is larger than Ota:MaxBundleMegabytes.");
             await OpenAiErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The bundle is larger than Ota:MaxBundleMegabytes ({updater.Settings.MaxBundleBytes} bytes).");
         }
         catch (System.Text.Json.JsonException e)
         {
-            audit.Write(who, "model update", "refused", "malformed JSON");
+            updater.RecordRefusal(who, "The request body is not valid JSON.");
             await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {e.Message}");
         }
         catch (BadRequestException e)
         {
-            audit.Write(who, "model update", "refused", e.Message);
+            updater.RecordRefusal(who, e.Message);
             await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, e.Message, e.Param);
         }
         finally
@@ -84,11 +82,11 @@ internal static class AdminEndpoints
     }
 
     /// <summary>JSON {"url": "https://..."}: the daemon fetches the bundle itself, resuming if the connection drops.</summary>
-    private static async Task<string> DownloadAsync(HttpContext context, ModelUpdater updater)
+    private static async Task<string> DownloadAsync(HttpContext context, ModelUpdater updater, string who)
     {
         using var document = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         var url = ReadUrl(JsonRoute.RequireObject(document.RootElement), new HashSet<string> { "url" });
-        return await updater.DownloadAsync(url, context.RequestAborted);
+        return await updater.DownloadAsync(url, who, context.RequestAborted);
     }
 
     /// <summary>The "url" field of an update request (HTTP or MQTT), refusing other fields.</summary>

@@ -13,6 +13,7 @@ internal sealed class AgentMetrics : IDisposable
 {
     private readonly Counter<long> _requests;
     private readonly Counter<long> _cache;
+    private readonly Counter<long> _updates;
 
     public AgentMetrics()
     {
@@ -20,6 +21,7 @@ internal sealed class AgentMetrics : IDisposable
         Runtime = new RuntimeMetrics(Meter);
         _requests = Meter.CreateCounter<long>("dsedge_http_requests_total", description: "HTTP requests by route and status.");
         _cache = Meter.CreateCounter<long>("dsedge_cache_lookups_total", description: "Response cache lookups of deterministic requests, by result.");
+        _updates = Meter.CreateCounter<long>("dsedge_ota_updates_total", description: "Model update outcomes: installed, refused, committed (passed probation), rolled-back.");
         Exporter = new PrometheusExporter(Meter);
     }
 
@@ -44,6 +46,12 @@ internal sealed class AgentMetrics : IDisposable
 
     public void CountRequest(string route, int status) =>
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("status", status));
+
+    public void CountUpdate(string outcome) => _updates.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>1 while a freshly installed version is on probation.</summary>
+    public void ObserveProbation(Ota.OtaJournal journal) =>
+        Meter.CreateObservableGauge("dsedge_ota_probation", () => journal.Probation is null ? 0 : 1, description: "1 while an updated model is on probation.");
 
     public void CountCache(bool hit) => _cache.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
 

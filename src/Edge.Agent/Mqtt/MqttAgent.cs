@@ -198,6 +198,7 @@ internal sealed partial class MqttAgent : BackgroundService
     /// </summary>
     private async Task UpdateAsync(byte[] command)
     {
+        const string who = "mqtt";
         string? bundle = null;
         MqttOtaStatus outcome;
         try
@@ -208,12 +209,17 @@ internal sealed partial class MqttAgent : BackgroundService
             var root = JsonRoute.RequireObject(document.RootElement);
             var url = AdminEndpoints.ReadUrl(root, new HashSet<string> { "url", "force" });
             bool force = JsonFields.OptionalBool(root, "force") ?? false;
-            bundle = await _updater.DownloadAsync(url, _stopping);
-            var status = await _updater.InstallAsync(bundle, force);
+            bundle = await _updater.DownloadAsync(url, who, _stopping);
+            var status = await _updater.InstallAsync(bundle, force, who);
             outcome = new MqttOtaStatus(status.State, status.Version, status.PreviousVersion, null);
         }
-        catch (Exception e) when (e is Ota.UpdateRefusedException or BadRequestException or JsonException)
+        catch (Ota.UpdateRefusedException e)
         {
+            outcome = new MqttOtaStatus("refused", null, _slot.Current.Version, e.Message);
+        }
+        catch (Exception e) when (e is BadRequestException or JsonException)
+        {
+            _updater?.RecordRefusal(who, e.Message);
             outcome = new MqttOtaStatus("refused", null, _slot.Current.Version, e.Message);
         }
         catch (OperationCanceledException)

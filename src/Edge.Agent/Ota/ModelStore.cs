@@ -33,7 +33,9 @@ internal sealed class ModelStore(string stateDirectory)
     /// </summary>
     /// <returns>The installed package folder.</returns>
     /// <param name="servingVersion">The version in service, when it is not the store's current (a daemon started with --model).</param>
-    public (string Directory, ModelManifest Manifest) Install(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, bool force = false, string? servingVersion = null)
+    /// <param name="refuse">The caller's own objection to a version (rolled back before, say), or null.</param>
+    public (string Directory, ModelManifest Manifest) Install(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, bool force = false, string? servingVersion = null,
+        Func<string, string?>? refuse = null)
     {
         Directory.CreateDirectory(Root);
         string? target = null;
@@ -45,6 +47,8 @@ internal sealed class ModelStore(string stateDirectory)
                 throw new BundleException($"Version {manifest.Version} is installed already.");
             if (!force && (servingVersion ?? CurrentVersion()) is { } current && CompareVersions(manifest.Version, current) <= 0)
                 throw new BundleException($"Version {manifest.Version} is not newer than the current {current}; force the update to install it anyway.");
+            if (refuse?.Invoke(manifest.Version) is { } objection)
+                throw new BundleException(objection);
             target = Path.Combine(Root, manifest.Version + StagingSuffix);
             if (Directory.Exists(target))
                 Directory.Delete(target, recursive: true); // an interrupted earlier attempt
@@ -65,6 +69,34 @@ internal sealed class ModelStore(string stateDirectory)
         if (Current is { } current && Path.GetFileName(current) != version)
             Link(PreviousLink, Path.GetFileName(current));
         Link(CurrentLink, version);
+    }
+
+    /// <summary>
+    /// Points <c>current</c> back at <c>previous</c> (or removes it when there is none: the daemon
+    /// then serves the newest other installed version, else its built-in model) and removes the
+    /// version it pointed at, renamed to a staging folder first so that a power cut half way
+    /// through the delete leaves nothing <see cref="Recover"/> would serve. Returns the folder now current, or null.
+    /// </summary>
+    public string? RollBack()
+    {
+        string? previous = Previous;
+        string? failed = Current;
+        if (previous is not null)
+            Link(CurrentLink, Path.GetFileName(previous));
+        else
+            File.Delete(Path.Combine(Root, CurrentLink));
+        File.Delete(Path.Combine(Root, PreviousLink));
+        DurableFileSystem.FlushDirectory(Root);
+        if (failed is not null && failed != previous)
+        {
+            string doomed = failed + StagingSuffix;
+            if (Directory.Exists(doomed))
+                Directory.Delete(doomed, recursive: true);
+            Directory.Move(failed, doomed);
+            DurableFileSystem.FlushDirectory(Root);
+            Directory.Delete(doomed, recursive: true);
+        }
+        return previous;
     }
 
     /// <summary>Deletes installed versions beyond the newest <paramref name="keep"/>, never current or previous.</summary>

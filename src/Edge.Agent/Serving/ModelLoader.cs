@@ -32,7 +32,8 @@ internal sealed class ModelLoader(EngineOptions engineOptions, SchedulerOptions 
         {
             var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, schedulerOptions) : null;
             var cache = cacheBytes is { } bytes ? new ResponseCache(stateDirectory, engine.Package.Manifest.Version, bytes) : null;
-            return new ServingModel(engine, scheduler, cache, new TextGenerator(engine, scheduler, limits, cache, metrics));
+            var health = new ServingHealth();
+            return new ServingModel(engine, scheduler, cache, new TextGenerator(engine, scheduler, limits, cache, metrics, health), health);
         }
         catch
         {

@@ -10,7 +10,7 @@ namespace Edge.Agent.Serving;
 /// cache for its version and the generator over them. Requests hold a lease; a model retired by
 /// an update is disposed when its last lease ends, so in-flight requests finish on it.
 /// </summary>
-internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache, TextGenerator generator) : IDisposable
+internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache, TextGenerator generator, ServingHealth health) : IDisposable
 {
     private int _leases;
     private int _retired;
@@ -19,6 +19,7 @@ internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? 
     public InferenceEngine Engine { get; } = engine;
     public GenerationScheduler? Scheduler { get; } = scheduler;
     public TextGenerator Generator { get; } = generator;
+    public ServingHealth Health { get; } = health;
     public string Version => Engine.Package.Manifest.Version;
 
     internal void AddLease() => Interlocked.Increment(ref _leases);

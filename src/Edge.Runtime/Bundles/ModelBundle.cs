@@ -80,6 +80,24 @@ public static class ModelBundle
         }
     }
 
+    /// <summary>
+    /// The manifest at the head of a bundle, NOT verified: enough to tell from the first bytes of a
+    /// remote bundle whether it is worth downloading. Never install on its word; <see cref="Verify(Stream, IReadOnlyList{ECDsa}, Func{ModelManifest, string?}, Version?)"/> does that.
+    /// </summary>
+    public static ModelManifest PeekManifest(Stream bundleHead)
+    {
+        try
+        {
+            using var tar = new TarReader(bundleHead, leaveOpen: true);
+            byte[] manifestBytes = ReadSmall(tar.GetNextEntry(), ModelManifest.FileName, MaxManifestBytes);
+            return JsonSerializer.Deserialize(manifestBytes, PackageJsonContext.Default.ModelManifest) ?? throw new BundleException("The manifest is null.");
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or JsonException)
+        {
+            throw new BundleException($"The head of the bundle holds no readable manifest: {e.Message}");
+        }
+    }
+
     private static ModelManifest VerifyEntries(Stream bundle, IReadOnlyList<ECDsa> trustedKeys, Func<ModelManifest, string?> chooseTarget, Version? runtimeVersion)
     {
         using var tar = new TarReader(bundle, leaveOpen: true);

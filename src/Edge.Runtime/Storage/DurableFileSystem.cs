@@ -43,6 +43,20 @@ public static partial class DurableFileSystem
             throw new IOException($"rename {source} -> {destination} failed (errno {Marshal.GetLastPInvokeError()}).");
     }
 
+    /// <summary>Writes a small file so that a power cut leaves the old content or the new, whole: temporary file, fsync, rename over, directory fsync.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        {
+            file.Write(bytes);
+            file.Flush(flushToDisk: true);
+        }
+        ReplaceAtomically(temporary, path);
+        FlushDirectory(directory);
+    }
+
     [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Rename(string source, string destination);
 

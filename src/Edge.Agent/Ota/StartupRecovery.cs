@@ -27,7 +27,7 @@ internal static class StartupRecovery
             else if (trial.UncleanStarts > probation.MaxRestarts)
             {
                 string reason = $"the daemon stopped uncleanly {trial.UncleanStarts} times while version {trial.Version} was on probation (limit {probation.MaxRestarts})";
-                string previous = store.RollBack() is { } folder ? Path.GetFileName(folder) : trial.PreviousVersion ?? "the built-in model";
+                string previous = store.RollBack() is { } restored ? Path.GetFileName(restored) : trial.PreviousVersion ?? "the built-in model";
                 var outcome = new UpdateStatus("rolled-back", previous, trial.Version, reason, DateTimeOffset.UtcNow);
                 audit.Write("probation", "model update", outcome.State, reason);
                 journal.Reject(trial.Version, outcome);

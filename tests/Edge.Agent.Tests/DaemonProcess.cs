@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Edge.TestSupport;
 
 namespace Edge.Agent.Tests;
@@ -17,6 +16,9 @@ internal sealed class DaemonProcess : IDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>What the daemon wrote to stdout and stderr so far, line by line.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; private init; } = new();
+
     public static Task<DaemonProcess> StartAsync(string stateDirectory, params string[] configuration) => StartAsync(stateDirectory, RepositoryPaths.DefaultModel, configuration);
 
     /// <param name="model">The --model argument, or null to let the daemon choose (its model store, else the embedded default).</param>
@@ -29,12 +31,13 @@ internal sealed class DaemonProcess : IDisposable
             .Concat(["--urls", $"http://127.0.0.1:{port}", "--state-dir", stateDirectory]).Concat(configuration))
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
-        // Drain the output so the daemon never blocks on a full pipe.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain the output so the daemon never blocks on a full pipe; keep it for the tests that read the log.
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, line) => { if (line.Data is { } text) output.Enqueue(text); };
+        process.ErrorDataReceived += (_, line) => { if (line.Data is { } text) output.Enqueue(text); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var daemon = new DaemonProcess(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) });
+        var daemon = new DaemonProcess(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) }) { Output = output };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
@@ -51,12 +54,7 @@ internal sealed class DaemonProcess : IDisposable
     }
 
     /// <summary>A value from /metrics (the first series whose line starts with the given text), 0 when absent.</summary>
-    public async Task<double> MetricAsync(string series)
-    {
-        string text = await Client.GetStringAsync("/metrics");
-        string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-    }
+    public Task<double> MetricAsync(string series) => new MetricsReader(Client).ValueAsync(series);
 
     /// <summary>SIGKILL: no shutdown code runs, as in a power cut of the process.</summary>
     public void Kill()

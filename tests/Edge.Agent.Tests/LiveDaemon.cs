@@ -24,6 +24,9 @@ internal sealed class LiveDaemon : IAsyncDisposable
 
     public string StateDirectory { get; }
 
+    /// <summary>The daemon's services, for tests that look inside (the model slot, say).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <param name="configuration">Command-line style settings, e.g. "--Scheduler:MaxQueue=1".</param>
     public static Task<LiveDaemon> StartAsync(params string[] configuration) =>
         StartWithStateAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), configuration);

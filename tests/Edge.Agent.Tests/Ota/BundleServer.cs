@@ -52,9 +52,18 @@ internal sealed class BundleServer : IAsyncDisposable
                 context.Response.Close();
                 continue;
             }
-            long from = context.Request.Headers["Range"] is { } range ? long.Parse(range["bytes=".Length..].TrimEnd('-'), CultureInfo.InvariantCulture) : 0;
-            context.Response.StatusCode = from > 0 ? 206 : 200;
-            context.Response.ContentLength64 = _bundle.Length - from;
+            // "bytes=FROM-" (a resume) or "bytes=FROM-TO" (the head a poll reads).
+            var (from, to) = (0L, _bundle.Length - 1L);
+            if (context.Request.Headers["Range"] is { } range)
+            {
+                string[] bounds = range["bytes=".Length..].Split('-');
+                from = long.Parse(bounds[0], CultureInfo.InvariantCulture);
+                if (bounds[1].Length > 0)
+                    to = Math.Min(to, long.Parse(bounds[1], CultureInfo.InvariantCulture));
+            }
+            bool partial = from > 0 || to < _bundle.Length - 1;
+            context.Response.StatusCode = partial ? 206 : 200;
+            context.Response.ContentLength64 = to - from + 1;
             if (Interlocked.Increment(ref _requests) == 1 && _dropFirst)
             {
                 await context.Response.OutputStream.WriteAsync(_bundle.AsMemory(0, _bundle.Length / 2));
@@ -62,7 +71,7 @@ internal sealed class BundleServer : IAsyncDisposable
                 context.Response.Abort();
                 continue;
             }
-            await context.Response.OutputStream.WriteAsync(_bundle.AsMemory((int)from));
+            await context.Response.OutputStream.WriteAsync(_bundle.AsMemory((int)from, (int)(to - from + 1)));
             context.Response.Close();
         }
     }

@@ -133,4 +133,77 @@ public sealed class ModelStoreTests
         StringAssert.Contains(ready, "\"version\":\"3.0.0\"");
         Assert.AreEqual("3.0.0", Path.GetFileName(store.Current));
     }
+
+    [TestMethod]
+    public void RollBackPointsCurrentAtPreviousAndRemovesTheFailedVersion()
+    {
+        var store = NewStore();
+        Install(store, "1.0.0");
+        store.Activate("1.0.0");
+        Install(store, "1.1.0");
+        store.Activate("1.1.0");
+        Assert.AreEqual("1.0.0", Path.GetFileName(store.RollBack()));
+        Assert.AreEqual("1.0.0", Path.GetFileName(store.Current));
+        Assert.IsNull(store.Previous);
+        Assert.IsFalse(Directory.Exists(Path.Combine(store.Root, "1.1.0")));
+        Assert.IsFalse(Directory.EnumerateDirectories(store.Root).Any(d => d.EndsWith(".staging", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public void RollBackWithoutAPreviousVersionLeavesNoCurrentSoTheBuiltInModelServes()
+    {
+        var store = NewStore();
+        Install(store, "1.0.0");
+        store.Activate("1.0.0");
+        Assert.IsNull(store.RollBack());
+        Assert.IsNull(store.Current);
+        Assert.IsNull(store.Recover());
+    }
+}
+
+/// <summary>The OTA journal: outcomes, probation and crash counting survive a restart (a new journal on the same folder).</summary>
+[TestClass]
+public sealed class OtaJournalTests
+{
+    [TestMethod]
+    public void StartsWithoutACleanStopCountAsCrashesAndACleanStopDoesNot()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-journal").FullName;
+        new OtaJournal(folder).BeginProbation("2.0.0", "1.0.0");
+        Assert.AreEqual(1, new OtaJournal(folder).RecordStart()!.UncleanStarts, "the installing run never stopped cleanly");
+        Assert.AreEqual(2, new OtaJournal(folder).RecordStart()!.UncleanStarts);
+        var journal = new OtaJournal(folder);
+        journal.RecordCleanStop();
+        Assert.AreEqual(2, new OtaJournal(folder).RecordStart()!.UncleanStarts, "a clean stop is not a crash");
+
+        new OtaJournal(folder).Reject("2.0.0", new UpdateStatus("rolled-back", "1.0.0", "2.0.0", "crash loop", DateTimeOffset.UtcNow));
+        var reopened = new OtaJournal(folder);
+        Assert.IsNull(reopened.Probation);
+        Assert.IsTrue(reopened.IsRejected("2.0.0"));
+        Assert.IsFalse(reopened.IsRejected("1.0.0"));
+        Assert.AreEqual("rolled-back", reopened.Last!.State);
+        Assert.IsNull(new OtaJournal(folder).RecordStart());
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [TestMethod]
+    public void AnUnreadableJournalReadsAsEmpty()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-journal").FullName;
+        File.WriteAllText(Path.Combine(folder, OtaJournal.FileName), "{not json");
+        var journal = new OtaJournal(folder);
+        Assert.IsNull(journal.Last);
+        Assert.IsNull(journal.Probation);
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [TestMethod]
+    public void TheProbationVerdictNeedsBothEnoughFailuresAndAHighEnoughRate()
+    {
+        var settings = new ProbationSettings(TimeSpan.FromMinutes(5), MinFailures: 3, MaxErrorPercent: 25, MaxRestarts: 2);
+        Assert.IsNull(settings.Verdict(finished: 0, failed: 2), "too few failures");
+        Assert.IsNull(settings.Verdict(finished: 100, failed: 10), "10% is under the limit");
+        StringAssert.Contains(settings.Verdict(finished: 9, failed: 3), "3 of its 12 generations failed");
+        Assert.IsNotNull(settings.Verdict(finished: 0, failed: 3));
+    }
 }

@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Edge.Agent.Tests.Ota;
+
+/// <summary>
+/// The daemon killed with SIGKILL at random points of an update, as a power cut would stop it:
+/// after every restart it serves the old or the new version, nothing half-made is left, and the
+/// next update succeeds. DSEDGE_POWERCUT_ROUNDS sets the number of cuts (30 by default),
+/// DSEDGE_POWERCUT_SEED the random points.
+/// </summary>
+[TestClass]
+public sealed class PowerCutTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(20 * 60 * 1000, CooperativeCancellation = true)]
+    public async Task KilledAnywhereInAnUpdateTheDaemonServesTheOldOrNewVersionAndTheNextUpdateSucceeds()
+    {
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("DSEDGE_POWERCUT_ROUNDS"), CultureInfo.InvariantCulture, out int r) ? r : 30;
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("DSEDGE_POWERCUT_SEED"), CultureInfo.InvariantCulture, out int s) ? s : Environment.TickCount;
+        var random = new Random(seed);
+        string folder = Directory.CreateTempSubdirectory("dsedge-powercut").FullName;
+        var (signer, publicKey) = TestBundles.SigningKey(folder);
+        using var _ = signer;
+        string state = Path.Combine(folder, "state");
+        string[] configuration = [$"--Ota:TrustedKeys:0={publicKey}", "--Ota:ProbationSeconds=3600"];
+        int minor = 0;
+        string NextVersion() => $"1.{++minor}.0";
+
+        var daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
+        var reached = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            string current = NextVersion();
+            var timer = System.Diagnostics.Stopwatch.StartNew();
+            await UpdateAsync(daemon, current);
+            double updateMs = timer.Elapsed.TotalMilliseconds;
+            for (int round = 0; round < rounds; round++)
+            {
+                string next = NextVersion();
+                byte[] bundle = TestBundles.Make(folder, signer, next);
+                int cutAt = random.Next(0, (int)(updateMs * 1.3));
+                var update = ProbationTests.UploadAsync(daemon.Client, bundle);
+                await Task.Delay(cutAt);
+                daemon.Kill();
+                await Task.Delay(100); // the console logger's last lines
+                string step = daemon.Output.LastOrDefault(line => line.Contains("Update: ", StringComparison.Ordinal)) is { } line
+                    && line.Contains(next, StringComparison.Ordinal) ? StepOf(line) : "before the bundle was read";
+                reached[step] = reached.GetValueOrDefault(step) + 1;
+                try
+                {
+                    (await update).Dispose();
+                }
+                catch (HttpRequestException)
+                {
+                    // the connection died with the daemon
+                }
+                daemon.Dispose();
+
+                daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
+                string serving = await ProbationTests.VersionAsync(daemon.Client);
+                Assert.IsTrue(serving == current || serving == next, $"round {round} (seed {seed}, cut at {cutAt} ms, {step}): serves {serving}, not {current} or {next}");
+                var answer = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "After the power cut", max_tokens = 2 });
+                Assert.AreEqual(HttpStatusCode.OK, answer.StatusCode, $"round {round}: {await answer.Content.ReadAsStringAsync()}");
+                string models = Path.Combine(state, "models");
+                Assert.IsFalse(Directory.EnumerateFileSystemEntries(models).Any(e => e.EndsWith(".staging", StringComparison.Ordinal) || e.EndsWith(".new", StringComparison.Ordinal)),
+                    $"round {round}: half-made entries left: {string.Join(", ", Directory.EnumerateFileSystemEntries(models))}");
+                string downloads = Path.Combine(state, "downloads");
+                Assert.IsFalse(Directory.Exists(downloads) && Directory.EnumerateFiles(downloads, "upload-*").Any(), $"round {round}: an interrupted upload is left");
+
+                current = NextVersion();
+                await UpdateAsync(daemon, current);
+            }
+        }
+        finally
+        {
+            daemon.Dispose();
+            TestContext.WriteLine($"{rounds} cuts (seed {seed}); last step logged before each cut: " +
+                string.Join("; ", reached.Select(pair => $"{pair.Key} x{pair.Value}")));
+            Directory.Delete(folder, recursive: true);
+        }
+
+        async Task UpdateAsync(DaemonProcess running, string version)
+        {
+            using var response = await ProbationTests.UploadAsync(running.Client, TestBundles.Make(folder, signer, version));
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"the update to {version} after a cut: {await response.Content.ReadAsStringAsync()}");
+            Assert.AreEqual(version, await ProbationTests.VersionAsync(running.Client));
+        }
+    }
+
+    /// <summary>"Update: loaded 1.3.0." -> "loaded".</summary>
+    private static string StepOf(string line)
+    {
+        string text = line[(line.IndexOf("Update: ", StringComparison.Ordinal) + "Update: ".Length)..];
+        int end = text.IndexOfAny([' ', '.']);
+        string step = text.StartsWith("smoke test passed", StringComparison.Ordinal) ? "smoke test passed"
+            : text.StartsWith("verified and extracted", StringComparison.Ordinal) ? "verified and extracted"
+            : text.StartsWith("current flipped", StringComparison.Ordinal) ? "current flipped"
+            : end > 0 ? text[..end] : text;
+        return step;
+    }
+}

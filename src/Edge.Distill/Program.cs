@@ -5,6 +5,7 @@ using Edge.Runtime;
 var root = new RootCommand("edge-distill: define, export and verify DeepSeek-architecture students for DeepSeekEdge.")
 {
     InitCommand.Create(),
+    DataCommand.Create(),
     ExportCommand.Create(),
     VerifyCommand.Create(),
     BundleCommands.CreateKeygen(),

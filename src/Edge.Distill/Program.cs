@@ -6,6 +6,7 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
 {
     InitCommand.Create(),
     DataCommand.Create(),
+    TrainCommand.Create(),
     ExportCommand.Create(),
     VerifyCommand.Create(),
     BundleCommands.CreateKeygen(),
@@ -17,7 +18,8 @@ try
 {
     return parsed.Invoke();
 }
-catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or ModelLoadException or Edge.Runtime.Bundles.BundleException)
+catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or ModelLoadException or Edge.Runtime.Bundles.BundleException
+    or Edge.Distill.Training.TrainingDivergedException)
 {
     Console.Error.WriteLine($"edge-distill: {e.Message}");
     return 2;

@@ -17,7 +17,7 @@ internal static class Checkpoint
     {
         Directory.CreateDirectory(directory);
         model.Config.Save(Path.Combine(directory, DeepSeekV3Config.FileName));
-        Safetensors.Write(Path.Combine(directory, WeightsFile), model.state_dict().Select(p => (p.Key, p.Value.shape, p.Value.contiguous().data<float>().ToArray())));
+        Safetensors.Write(Path.Combine(directory, WeightsFile), model.state_dict().Select(p => (p.Key, p.Value.shape, p.Value.to_type(ScalarType.Float32).contiguous().data<float>().ToArray())));
         CopyTokenizer(tokenizerDirectory, directory);
     }
 

@@ -124,8 +124,10 @@ public sealed record DeepSeekV3Config
         return config;
     }
 
-    public void Save(string path) =>
-        File.WriteAllText(path, JsonSerializer.Serialize(this, DistillJsonContext.Default.DeepSeekV3Config) + "\n");
+    public void Save(string path) => File.WriteAllText(path, ToJson() + "\n");
+
+    /// <summary>The config.json text; two configs describe the same architecture when theirs are equal.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, DistillJsonContext.Default.DeepSeekV3Config);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]

@@ -148,15 +148,40 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
 {
     private readonly DeepSeekV3Config _config;
     private readonly Parameter _weight;
-    private readonly Tensor _correctionBias;
 
     public MoeGate(DeepSeekV3Config config) : base(nameof(MoeGate))
     {
         _config = config;
         _weight = new Parameter(empty(config.NRoutedExperts, config.HiddenSize));
-        _correctionBias = zeros(config.NRoutedExperts);
         register_parameter("weight", _weight);
-        register_buffer("e_score_correction_bias", _correctionBias);
+        register_buffer(CorrectionBiasName, zeros(config.NRoutedExperts));
+    }
+
+    private const string CorrectionBiasName = "e_score_correction_bias";
+
+    // Looked up by name, not kept in a field: module.to(dtype) replaces registered buffers.
+    private Tensor CorrectionBias => named_buffers().First(b => b.name == CorrectionBiasName).buffer;
+
+    public int Experts => _config.NRoutedExperts;
+
+    public int ExpertsPerToken => _config.NumExpertsPerTok;
+
+    /// <summary>While training: keep each forward's router scores and choices for the balancing loss and the routing statistics.</summary>
+    public bool KeepRouting { get; set; }
+
+    /// <summary>The last forward's sigmoid scores [tokens, experts] (with gradient) and chosen experts [tokens, k]; the caller disposes them.</summary>
+    public (Tensor Scores, Tensor Indices)? LastRouting { get; private set; }
+
+    /// <summary>
+    /// DeepSeek-V3's auxiliary-loss-free balancing: raise the selection bias of experts that got
+    /// fewer tokens than the mean and lower it for those that got more, by <paramref name="rate"/>.
+    /// </summary>
+    public void UpdateBias(Tensor tokensPerExpert, double rate)
+    {
+        using var noGrad = no_grad();
+        using var load = tokensPerExpert.to_type(ScalarType.Float32);
+        using var change = (load.mean() - load).sign() * rate;
+        CorrectionBias.add_(change.to_type(CorrectionBias.dtype));
     }
 
     /// <param name="x">[tokens, hidden]</param>
@@ -168,7 +193,7 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
         long tokens = x.shape[0];
         int perGroup = c.NRoutedExperts / c.NGroup;
         var scores = nn.functional.linear(x, _weight).sigmoid();
-        var forChoice = scores + _correctionBias;
+        var forChoice = scores + CorrectionBias;
         var groupScores = forChoice.view(tokens, c.NGroup, perGroup).topk(2, dim: -1).values.sum(dim: -1);
         var groupIndices = groupScores.topk(c.TopkGroup, dim: -1, sorted: false).indexes;
         var groupMask = zeros_like(groupScores).scatter_(1, groupIndices, ones_like(groupIndices, dtype: ScalarType.Float32));
@@ -179,6 +204,8 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
         if (c.NormTopkProb)
             weights = weights / (weights.sum(dim: -1, keepdim: true) + 1e-20);
         weights = weights * c.RoutedScalingFactor;
+        if (KeepRouting)
+            LastRouting = (scores.DetachFromDisposeScope(), indices.clone().DetachFromDisposeScope());
         return (indices.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 }

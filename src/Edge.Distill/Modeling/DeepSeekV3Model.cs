@@ -14,21 +14,22 @@ namespace Edge.Distill.Modeling;
 /// <summary>Root mean square layer norm, computed in float32.</summary>
 internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
-    private readonly Parameter _weight;
+    // Named as registered: module.to(dtype) replaces a parameter and updates the field of that name.
+    private readonly Parameter weight;
     private readonly double _eps;
 
     public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
     {
-        _weight = new Parameter(ones(size));
+        weight = new Parameter(ones(size));
         _eps = eps;
-        register_parameter("weight", _weight);
+        register_parameter(nameof(weight), weight);
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var variance = x.pow(2).mean([-1], keepdim: true);
-        return (_weight * (x * rsqrt(variance + _eps))).MoveToOuterDisposeScope();
+        return (weight * (x * rsqrt(variance + _eps))).MoveToOuterDisposeScope();
     }
 }
 
@@ -139,7 +140,8 @@ internal static class RotaryEmbedding
         }
         var halves = x.chunk(2, dim: -1);
         var rotated = cat([-halves[1], halves[0]], dim: -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        // The tables are float32; a bfloat16 model keeps its own precision.
+        return (x * cos.to_type(x.dtype) + rotated * sin.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }
 
@@ -147,13 +149,14 @@ internal static class RotaryEmbedding
 internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weights)>
 {
     private readonly DeepSeekV3Config _config;
-    private readonly Parameter _weight;
+    // Named as registered: module.to(dtype) replaces a parameter and updates the field of that name.
+    private readonly Parameter weight;
 
     public MoeGate(DeepSeekV3Config config) : base(nameof(MoeGate))
     {
         _config = config;
-        _weight = new Parameter(empty(config.NRoutedExperts, config.HiddenSize));
-        register_parameter("weight", _weight);
+        weight = new Parameter(empty(config.NRoutedExperts, config.HiddenSize));
+        register_parameter(nameof(weight), weight);
         register_buffer(CorrectionBiasName, zeros(config.NRoutedExperts));
     }
 
@@ -192,11 +195,11 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
         var c = _config;
         long tokens = x.shape[0];
         int perGroup = c.NRoutedExperts / c.NGroup;
-        var scores = nn.functional.linear(x, _weight).sigmoid();
+        var scores = nn.functional.linear(x, weight).sigmoid();
         var forChoice = scores + CorrectionBias;
         var groupScores = forChoice.view(tokens, c.NGroup, perGroup).topk(2, dim: -1).values.sum(dim: -1);
         var groupIndices = groupScores.topk(c.TopkGroup, dim: -1, sorted: false).indexes;
-        var groupMask = zeros_like(groupScores).scatter_(1, groupIndices, ones_like(groupIndices, dtype: ScalarType.Float32));
+        var groupMask = zeros_like(groupScores).scatter_(1, groupIndices, ones_like(groupIndices, dtype: groupScores.dtype));
         var scoreMask = groupMask.unsqueeze(-1).expand(tokens, c.NGroup, perGroup).reshape(tokens, c.NRoutedExperts);
         var masked = forChoice.masked_fill(scoreMask.logical_not(), 0.0);
         var indices = masked.topk(c.NumExpertsPerTok, dim: -1, sorted: false).indexes;

@@ -23,7 +23,8 @@ internal sealed record TrainingResult(int Steps, long Tokens, double FinalLoss, 
 /// exactly (same weights, optimizer state and data order); a log (training/log.csv) and routing
 /// statistics (training/routing.log).
 /// </summary>
-internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher? teacher, string output, TrainingOptions options, Action<string> log)
+/// <param name="stopAt">Stop after the checkpoint of this step (a time-boxed session; a rerun resumes), or null to run to the end.</param>
+internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher? teacher, string output, TrainingOptions options, Action<string> log, int? stopAt = null)
 {
     public TrainingResult Run()
     {
@@ -31,15 +32,15 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
         teacher?.RequireVocabularyOf(studentDirectory);
         string dataSha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(data.Directory, ShardIndex.FileName))));
         string? resumeFrom = TrainingCheckpoints.Latest(output);
+        var studentConfig = DeepSeekV3Config.Load(Path.Combine(studentDirectory, DeepSeekV3Config.FileName));
         var state = resumeFrom is null ? null : TrainingCheckpoints.ReadState(resumeFrom);
+        if (resumeFrom is not null && DeepSeekV3Config.Load(Path.Combine(resumeFrom, DeepSeekV3Config.FileName)).ToJson() != studentConfig.ToJson())
+            throw new InvalidDataException($"The checkpoint in {resumeFrom} has another architecture than the student {studentDirectory}; use a new --out.");
         if (state is not null)
             RequireSameRun(state, resumeFrom!, dataSha);
 
         torch.manual_seed(options.Seed);
         using var model = Checkpoint.Load(resumeFrom ?? studentDirectory);
-        var studentConfig = DeepSeekV3Config.Load(Path.Combine(studentDirectory, DeepSeekV3Config.FileName));
-        if (model.Config.ToJson() != studentConfig.ToJson())
-            throw new InvalidDataException($"The checkpoint in {resumeFrom} has another architecture than the student {studentDirectory}; use a new --out.");
         if (data.Index.VocabularySize > studentConfig.VocabSize)
             throw new InvalidDataException($"The shards were tokenized with {data.Index.VocabularySize} ids; the student's embedding has only {studentConfig.VocabSize} rows.");
         if (options.Precision == TrainingPrecision.Bf16)
@@ -69,7 +70,8 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
 
         var clock = Stopwatch.StartNew();
         long tokensAtClock = tokens;
-        for (int step = start; step < options.Steps; step++)
+        int end = Math.Min(options.Steps, stopAt ?? options.Steps);
+        for (int step = start; step < end; step++)
         {
             double lr = LearningRateSchedule.At(step, options);
             foreach (var group in optimizer.ParamGroups)
@@ -117,16 +119,21 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
                 File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture, $"{step + 1},{lr:G6},{loss:G6},{ce:G6},{kd:G6},{balance:G6},{norm:G6},{perSecond:F0}\n"));
                 File.AppendAllLines(Path.Combine(TrainingCheckpoints.Root(output), "routing.log"), routing.Report().Select(line => $"step {step + 1} {line}"));
             }
-            double eta = (options.Steps - step - 1) * (clock.Elapsed.TotalSeconds / (step + 1 - start));
+            double eta = (end - step - 1) * (clock.Elapsed.TotalSeconds / (step + 1 - start));
             Commands.Progress.Report(string.Create(CultureInfo.InvariantCulture,
                 $"step {step + 1}/{options.Steps} loss {loss:F4} (ce {ce:F4}{(teacher is null ? "" : $", kd {kd:F4}")}) lr {lr:G3} {perSecond:F0} tok/s ETA {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
-            if ((step + 1) % options.CheckpointEvery == 0 || step + 1 == options.Steps)
+            if ((step + 1) % options.CheckpointEvery == 0 || step + 1 == end)
             {
                 lastGood = TrainingCheckpoints.Save(output, model, optimizer,
                     new TrainingState(step + 1, tokens, options, dataSha, teacher?.Description, loss), studentDirectory);
             }
         }
         Commands.Progress.Done();
+        if (end < options.Steps)
+        {
+            log($"Stopped after step {end} of {options.Steps}; rerun the same command to continue.");
+            return new TrainingResult(end, tokens, lastLoss, output, resumeFrom is not null);
+        }
         Publish(lastGood!, output);
         return new TrainingResult(options.Steps, tokens, lastLoss, output, resumeFrom is not null);
     }

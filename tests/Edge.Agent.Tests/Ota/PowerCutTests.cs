@@ -45,11 +45,23 @@ public sealed class PowerCutTests
             {
                 string next = NextVersion();
                 byte[] bundle = TestBundles.Make(folder, signer, next);
-                // Half the cuts anywhere; half in the last 15% of an update's time, where the load,
-                // smoke test, swap and link flip happen within a few milliseconds of each other.
-                int cutAt = round % 2 == 0 ? random.Next(0, (int)(updateMs * 1.3)) : random.Next((int)(updateMs * 0.85), (int)updateMs + 1);
+                // Half the cuts anywhere in the update's time; half aimed after the daemon logged the
+                // bundle verified and extracted, where load, smoke test, swap and link flip follow
+                // each other within a few hundred milliseconds.
                 var update = ProbationTests.UploadAsync(daemon.Client, bundle);
-                await Task.Delay(cutAt);
+                int cutAt;
+                if (round % 2 == 0)
+                {
+                    cutAt = random.Next(0, (int)(updateMs * 1.3));
+                    await Task.Delay(cutAt);
+                }
+                else
+                {
+                    while (!update.IsCompleted && !daemon.Output.Any(l => l.Contains("verified and extracted", StringComparison.Ordinal) && l.Contains(next, StringComparison.Ordinal)))
+                        await Task.Delay(1);
+                    cutAt = random.Next(0, 250);
+                    await Task.Delay(cutAt);
+                }
                 bool finished = update.IsCompleted;
                 daemon.Kill();
                 await Task.Delay(100); // the console logger's last lines

@@ -11,7 +11,7 @@ internal static class PackageExporter
 {
     public const string DecoderFile = "model.onnx";
     public const string SmokePrompt = "The machine status is";
-    private const int SmokeTokens = 8;
+    public const int SmokeTokens = 8;
 
     public static ModelManifest Export(string checkpointDirectory, string packageDirectory, string name, string version, CacheLayout layout = CacheLayout.Shared)
     {

@@ -39,15 +39,17 @@ public sealed class PowerCutTests
             await UpdateAsync(daemon, NextVersion());
             string current = NextVersion();
             var timer = System.Diagnostics.Stopwatch.StartNew();
-            await UpdateAsync(daemon, current);
-            double updateMs = timer.Elapsed.TotalMilliseconds;
+            var timed = UpdateAsync(daemon, current);
+            await WhenLoggedAsync(daemon, timed, "verified and extracted", current);
+            double verifiedMs = timer.Elapsed.TotalMilliseconds;
+            await timed;
+            double updateMs = timer.Elapsed.TotalMilliseconds, tailMs = updateMs - verifiedMs;
             for (int round = 0; round < rounds; round++)
             {
                 string next = NextVersion();
                 byte[] bundle = TestBundles.Make(folder, signer, next);
-                // Half the cuts anywhere in the update's time; half aimed after the daemon logged the
-                // bundle verified and extracted, where load, smoke test, swap and link flip follow
-                // each other within a few hundred milliseconds.
+                // Half the cuts anywhere in the update's time; half aimed at the stretch after the daemon
+                // logged the bundle verified and extracted (load, smoke test, swap, link flip, prune).
                 var update = ProbationTests.UploadAsync(daemon.Client, bundle);
                 int cutAt;
                 if (round % 2 == 0)
@@ -57,9 +59,8 @@ public sealed class PowerCutTests
                 }
                 else
                 {
-                    while (!update.IsCompleted && !daemon.Output.Any(l => l.Contains("verified and extracted", StringComparison.Ordinal) && l.Contains(next, StringComparison.Ordinal)))
-                        await Task.Delay(1);
-                    cutAt = random.Next(0, 250);
+                    await WhenLoggedAsync(daemon, update, "verified and extracted", next);
+                    cutAt = random.Next(0, (int)(tailMs * 1.2) + 1);
                     await Task.Delay(cutAt);
                 }
                 bool finished = update.IsCompleted;
@@ -109,6 +110,13 @@ public sealed class PowerCutTests
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"the update to {version} after a cut: {await response.Content.ReadAsStringAsync()}");
             Assert.AreEqual(version, await ProbationTests.VersionAsync(running.Client));
         }
+    }
+
+    /// <summary>Returns once the daemon logged the step for the version, or the update ended.</summary>
+    private static async Task WhenLoggedAsync(DaemonProcess daemon, Task update, string step, string version)
+    {
+        while (!update.IsCompleted && !daemon.Output.Any(l => l.Contains(step, StringComparison.Ordinal) && l.Contains(version, StringComparison.Ordinal)))
+            await Task.Delay(1);
     }
 
     /// <summary>"Update: loaded 1.3.0." -> "loaded".</summary>

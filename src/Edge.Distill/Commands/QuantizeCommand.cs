@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Edge.Distill.Quantization;
+
+namespace Edge.Distill.Commands;
+
+/// <summary>edge-distill quantize: weight-only INT8 / INT4 block-wise quantization of a package (MatMulNBits).</summary>
+internal static class QuantizeCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string>("--in") { Description = "fp32 model package.", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for the quantized package (replaced if present).", Required = true };
+        var mode = new Option<string>("--mode") { Description = "int8 or int4 (the MatMul and expert weights; the tied embedding / LM head is always INT8 per row).", Required = true };
+        var block = new Option<int>("--block-size") { Description = "Weights per scale along the input dimension: 16, 32, 64 or 128.", DefaultValueFactory = _ => 32 };
+        var method = new Option<string>("--method") { Description = "minmax (no clipping) or mse (per-block clipping that minimises the rounding error).", DefaultValueFactory = _ => "minmax" };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration shards: needed only by activation quantization and GPTQ, which this quantizer does not do (refused)." };
+        var command = new Command("quantize", "Quantize a package's weights to INT8 or INT4 through ONNX Runtime's MatMulNBits (activations stay fp32).")
+        {
+            input, output, mode, block, method, calibration,
+        };
+        command.SetAction(result =>
+        {
+            int bits = result.GetValue(mode) switch
+            {
+                "int8" => 8,
+                "int4" => 4,
+                var other => throw new ArgumentException($"--mode '{other}' is not int8 or int4."),
+            };
+            var range = result.GetValue(method) switch
+            {
+                "minmax" => RangeMethod.MinMax,
+                "mse" => RangeMethod.Mse,
+                "percentile" or "entropy" => throw new ArgumentException($"--method {result.GetValue(method)} chooses an activation range from calibration data; this quantizer is weight-only (use minmax or mse)."),
+                var other => throw new ArgumentException($"--method '{other}' is not minmax or mse."),
+            };
+            if (result.GetValue(calibration) is not null)
+                throw new ArgumentException("--calibration is not used: weights are quantized round-to-nearest without calibration data (GPTQ-style error compensation is not implemented).");
+            if (result.GetValue(block) is not (16 or 32 or 64 or 128))
+                throw new ArgumentException($"--block-size must be 16, 32, 64 or 128, not {result.GetValue(block)}.");
+            var (manifest, summary) = PackageQuantizer.Quantize(result.GetValue(input)!, result.GetValue(output)!, new QuantizationPlan(bits, result.GetValue(block), range));
+            long before = Directory.EnumerateFiles(result.GetValue(input)!).Sum(f => new FileInfo(f).Length);
+            long after = manifest.Files.Sum(f => f.Bytes);
+            Console.WriteLine($"Wrote {result.GetValue(output)}: {summary.Description}.");
+            Console.WriteLine($"{summary.QuantizedWeights:N0} weights quantized, {summary.FloatWeightsKept:N0} kept in fp32; package {after:N0} bytes (fp32 {before:N0}).");
+            return 0;
+        });
+        return command;
+    }
+}

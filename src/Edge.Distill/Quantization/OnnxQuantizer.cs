@@ -1,0 +1,235 @@
+using System.Runtime.InteropServices;
+using Edge.Distill.Onnx.Proto;
+using Google.Protobuf;
+
+namespace Edge.Distill.Quantization;
+
+/// <summary>What to quantize and how.</summary>
+/// <param name="Bits">8 or 4, for the MatMul weights of attention, dense MLPs and every expert.</param>
+internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method);
+
+/// <summary>What a quantization did, for the manifest and the report.</summary>
+internal sealed record QuantizationSummary(int MatMuls, int Experts, long QuantizedWeights, long FloatWeightsKept, string Description);
+
+/// <summary>
+/// Rewrites an fp32 graph for weight-only quantization with ONNX Runtime's MatMulNBits
+/// (com.microsoft), leaving activations in float:
+/// <list type="bullet">
+/// <item>MatMul with a 2-D weight initializer: MatMulNBits with <see cref="QuantizationPlan.Bits"/>.</item>
+/// <item>MatMul with a stacked expert initializer [experts, K, N] (name ending in <c>.stacked_t</c>):
+/// one MatMulNBits per expert, results stacked again, so expert weights are quantized too.</item>
+/// <item>The token embedding (Gather from a 2-D initializer) and a Gemm that uses the same table
+/// transposed (the tied LM head): one INT8 table with one scale per token row, whatever the mode;
+/// the LM head reads it through MatMulNBits and the embedding through Gather, Cast and Mul. 8 bits
+/// because every logit goes through this table (its error is the one perplexity feels first), and
+/// one table for both because the tie is half the model's bytes.</item>
+/// <item>Kept in fp32: the MoE router (<c>mlp.gate.weight</c>: a rounding flip changes which experts
+/// run), norms, biases, MLA's small per-head up-projections.</item>
+/// </list>
+/// </summary>
+internal sealed class OnnxQuantizer(QuantizationPlan plan)
+{
+    private const string MicrosoftDomain = "com.microsoft";
+    private int _counter;
+
+    public QuantizationSummary Quantize(ModelProto model)
+    {
+        var graph = model.Graph;
+        var initializers = graph.Initializer.ToDictionary(i => i.Name);
+        var replaced = new HashSet<string>();
+        var newNodes = new List<NodeProto>();
+        var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
+        int matMuls = 0, experts = 0;
+        long quantized = 0;
+
+        foreach (var node in graph.Node)
+        {
+            if (node.OpType == "Gemm" && IsTransposedB(node) && node.Input.Count == 2 && Float2D(initializers, node.Input[1]) is { } table)
+            {
+                var q = embeddings.TryGetValue(table.Name, out var known) ? known : embeddings[table.Name] = QuantizeRows(table);
+                newNodes.Add(MatMulNBits(node.Input[0], Add(graph, table.Name + ".q8", q), node.Output[0], q));
+                replaced.Add(table.Name);
+                matMuls++;
+            }
+            else if (node.OpType == "Gather" && Float2D(initializers, node.Input[0]) is { } embedding && Axis(node) == 0)
+            {
+                var q = embeddings.TryGetValue(embedding.Name, out var known) ? known : embeddings[embedding.Name] = QuantizeRows(embedding);
+                newNodes.AddRange(DequantizingGather(graph, embedding.Name, q, node.Input[1], node.Output[0]));
+                replaced.Add(embedding.Name);
+            }
+            else if (node.OpType == "MatMul" && Float2D(initializers, node.Input[1]) is { } weight && !IsRouter(weight.Name))
+            {
+                var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, plan.BlockSize, plan.Method);
+                newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
+                replaced.Add(weight.Name);
+                quantized += weight.Dims[0] * weight.Dims[1];
+                matMuls++;
+            }
+            else if (node.OpType == "MatMul" && initializers.TryGetValue(node.Input[1], out var stacked) && stacked.Dims.Count == 3
+                && stacked.Name.EndsWith(".stacked_t", StringComparison.Ordinal) && stacked.DataType == (int)TensorProto.Types.DataType.Float)
+            {
+                newNodes.AddRange(PerExpert(graph, node, stacked));
+                replaced.Add(stacked.Name);
+                quantized += stacked.Dims[0] * stacked.Dims[1] * stacked.Dims[2];
+                experts += (int)stacked.Dims[0];
+                matMuls += (int)stacked.Dims[0];
+            }
+            else
+            {
+                newNodes.Add(node);
+            }
+        }
+        foreach (var (_, q) in embeddings)
+            quantized += (long)q.K * q.N;
+
+        // Drop the fp32 tables nothing reads any more.
+        var stillUsed = newNodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in replaced.Where(n => !stillUsed.Contains(n)))
+            graph.Initializer.Remove(initializers[name]);
+        graph.Node.Clear();
+        graph.Node.AddRange(newNodes);
+        if (model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+
+        long floatsKept = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b));
+        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize}, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} expert projections; " +
+            "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32; activations fp32";
+        return new QuantizationSummary(matMuls, experts, quantized, floatsKept, description);
+    }
+
+    /// <summary>The embedding table as INT8 with one scale per row: one block spans the whole row.</summary>
+    private static QuantizedMatrix QuantizeRows(TensorProto table)
+    {
+        int rows = (int)table.Dims[0], width = (int)table.Dims[1];
+        int block = Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)width));
+        // MatMulNBits wants [K, N] with K the reduced dimension: the table transposed, rows become columns.
+        var transposed = new float[width * rows];
+        var data = Floats(table);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < width; c++)
+                transposed[c * rows + r] = data[r * width + c];
+        return BlockQuantizer.Quantize(transposed, width, rows, 8, block, RangeMethod.MinMax);
+    }
+
+    /// <summary>Gather of quantized rows, dequantized: (code - 128) x row scale, padding sliced off.</summary>
+    private IEnumerable<NodeProto> DequantizingGather(GraphProto graph, string table, QuantizedMatrix q, string ids, string output)
+    {
+        string codes = Add(graph, table + ".q8", q);
+        string rows = Name("rows");
+        yield return Node("Reshape", [codes, Int64s(graph, q.N, q.BlobBytes)], [rows]);
+        string picked = Name("picked");
+        yield return Node("Gather", [rows, ids], [picked], ("axis", 0L));
+        string asFloat = Name("as_float");
+        yield return Node("Cast", [picked], [asFloat], ("to", (long)TensorProto.Types.DataType.Float));
+        string centred = Name("centred");
+        yield return Node("Sub", [asFloat, Scalar(graph, 128f)], [centred]);
+        string scale = Name("row_scale");
+        yield return Node("Gather", [table + ".q8.scales", ids], [scale], ("axis", 0L));
+        string rowScale = Name("row_scale_column");
+        yield return Node("Unsqueeze", [scale, Int64s(graph, -1)], [rowScale]);
+        string scaled = Name("scaled");
+        yield return Node("Mul", [centred, rowScale], [scaled]);
+        yield return Node("Slice", [scaled, Int64s(graph, 0), Int64s(graph, q.K), Int64s(graph, -1)], [output]);
+    }
+
+    /// <summary>
+    /// MatMul(A, W[E, K, N]) as E MatMulNBits: A is broadcast to [E, rows, K] first (it is [rows, K]
+    /// for the gate and up projections and already [E, rows, K] for the down projection), each
+    /// expert takes its slice, and the E results are stacked into [E, rows, N].
+    /// </summary>
+    private IEnumerable<NodeProto> PerExpert(GraphProto graph, NodeProto node, TensorProto stacked)
+    {
+        int count = (int)stacked.Dims[0], k = (int)stacked.Dims[1], n = (int)stacked.Dims[2];
+        var all = Floats(stacked);
+        string shape = Name("a_shape"), lastTwo = Name("a_last_two"), target = Name("broadcast_shape"), broadcast = Name("a_per_expert");
+        yield return Node("Shape", [node.Input[0]], [shape]);
+        yield return Node("Slice", [shape, Int64s(graph, -2), Int64s(graph, long.MaxValue)], [lastTwo]);
+        yield return Node("Concat", [Int64s(graph, count), lastTwo], [target], ("axis", 0L));
+        yield return Node("Expand", [node.Input[0], target], [broadcast]);
+        var outputs = new List<string>();
+        for (int e = 0; e < count; e++)
+        {
+            var q = BlockQuantizer.Quantize(all.AsSpan(e * k * n, k * n), k, n, plan.Bits, plan.BlockSize, plan.Method);
+            string slice = Name($"expert{e}_in"), product = Name($"expert{e}_out"), lifted = Name($"expert{e}_lifted");
+            yield return Node("Gather", [broadcast, Int64s(graph, e)], [slice], ("axis", 0L));
+            yield return Node("Squeeze", [slice, Int64s(graph, 0)], [slice + "_2d"]);
+            yield return MatMulNBits(slice + "_2d", Add(graph, $"{stacked.Name}.{e}.q{plan.Bits}", q), product, q);
+            yield return Node("Unsqueeze", [product, Int64s(graph, 0)], [lifted]);
+            outputs.Add(lifted);
+        }
+        yield return Node("Concat", [.. outputs], [node.Output[0]], ("axis", 0L));
+    }
+
+    private NodeProto MatMulNBits(string input, string quantized, string output, QuantizedMatrix q)
+    {
+        var node = Node("MatMulNBits", [input, quantized, quantized + ".scales"], [output],
+            ("K", (long)q.K), ("N", (long)q.N), ("bits", (long)q.Bits), ("block_size", (long)q.BlockSize));
+        node.Domain = MicrosoftDomain;
+        return node;
+    }
+
+    /// <summary>Adds the codes ([N, blocks, blob] uint8) and scales ([N x blocks] float) as initializers, once; returns the codes' name.</summary>
+    private static string Add(GraphProto graph, string name, QuantizedMatrix q)
+    {
+        if (graph.Initializer.Any(i => i.Name == name))
+            return name;
+        var codes = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom(q.Packed) };
+        codes.Dims.AddRange([q.N, q.Blocks, q.BlobBytes]);
+        var scales = new TensorProto { Name = name + ".scales", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.Scales.AsSpan())) };
+        scales.Dims.Add(q.Scales.Length);
+        graph.Initializer.Add(codes);
+        graph.Initializer.Add(scales);
+        return name;
+    }
+
+    private static string Int64s(GraphProto graph, params long[] values)
+    {
+        string name = $"q_i64_{string.Join('_', values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture).Replace('-', 'm')))}";
+        if (graph.Initializer.All(i => i.Name != name))
+        {
+            var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+            tensor.Dims.Add(values.Length);
+            tensor.Int64Data.AddRange(values);
+            graph.Initializer.Add(tensor);
+        }
+        return name;
+    }
+
+    private static string Scalar(GraphProto graph, float value)
+    {
+        string name = $"q_f32_{BitConverter.SingleToInt32Bits(value):x8}";
+        if (graph.Initializer.All(i => i.Name != name))
+        {
+            var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+            tensor.FloatData.Add(value);
+            graph.Initializer.Add(tensor);
+        }
+        return name;
+    }
+
+    private NodeProto Node(string op, string[] inputs, string[] outputs, params (string Name, long Value)[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = Name(op) };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        foreach (var (name, value) in attributes)
+            node.Attribute.Add(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value });
+        return node;
+    }
+
+    private string Name(string what) => $"quant_{what}_{_counter++}";
+
+    private static TensorProto? Float2D(Dictionary<string, TensorProto> initializers, string name) =>
+        initializers.TryGetValue(name, out var tensor) && tensor.Dims.Count == 2 && tensor.DataType == (int)TensorProto.Types.DataType.Float ? tensor : null;
+
+    private static bool IsTransposedB(NodeProto node) =>
+        node.Attribute.Any(a => a.Name == "transB" && a.I == 1) && node.Attribute.All(a => a.Name is "transB" || (a.Name is "alpha" or "beta" && a.F == 1f));
+
+    private static long Axis(NodeProto node) => node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
+
+    private static bool IsRouter(string name) => name.Contains("mlp.gate.weight", StringComparison.Ordinal);
+
+    private static float[] Floats(TensorProto tensor) => tensor.RawData.Length > 0
+        ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
+        : [.. tensor.FloatData];
+}

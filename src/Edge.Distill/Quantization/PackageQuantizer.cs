@@ -1,0 +1,43 @@
+using Edge.Distill.Export;
+using Edge.Distill.Onnx.Proto;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Packaging;
+
+namespace Edge.Distill.Quantization;
+
+/// <summary>
+/// A quantized copy of a model package: the graph rewritten by <see cref="OnnxQuantizer"/>, every
+/// other file copied, the manifest re-pinned with the scheme recorded in <c>quantization</c>, and
+/// the smoke test re-taken from the quantized model (its greedy ids may differ from fp32's).
+/// </summary>
+internal static class PackageQuantizer
+{
+    public static (ModelManifest Manifest, QuantizationSummary Summary) Quantize(string input, string output, QuantizationPlan plan)
+    {
+        var source = ModelPackage.Open(input);
+        if (source.Manifest.Quantization is { } existing && !existing.StartsWith("none", StringComparison.Ordinal))
+            throw new InvalidDataException($"{input} is already quantized ({existing}); quantize the fp32 package.");
+        if (Path.GetFullPath(input) == Path.GetFullPath(output))
+            throw new ArgumentException("--out must be another folder than --in.");
+        if (Directory.Exists(output))
+            Directory.Delete(output, recursive: true);
+        Directory.CreateDirectory(output);
+        foreach (var file in source.Manifest.Files)
+        {
+            if (file.Path != source.GenAi.Model.Decoder.Filename)
+                File.Copy(Path.Combine(source.Directory, file.Path), Path.Combine(output, file.Path));
+        }
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(source.DecoderPath));
+        var summary = new OnnxQuantizer(plan).Quantize(model);
+        File.WriteAllBytes(Path.Combine(output, source.GenAi.Model.Decoder.Filename), Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        var manifest = ModelPackage.WriteManifest(output, files => source.Manifest with { Files = files, Quantization = summary.Description, Created = DateTimeOffset.UtcNow, SmokeTest = null });
+        using (var engine = InferenceEngine.Load(output))
+        {
+            var result = engine.Complete(PackageExporter.SmokePrompt, new GenerationSettings { MaxTokens = PackageExporter.SmokeTokens, StopAtEos = false });
+            manifest = manifest with { SmokeTest = new SmokeTest(PackageExporter.SmokePrompt, result.CompletionIds) };
+        }
+        File.WriteAllText(Path.Combine(output, ModelManifest.FileName), ModelPackage.Serialize(manifest));
+        return (manifest, summary);
+    }
+}

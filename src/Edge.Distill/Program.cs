@@ -10,6 +10,7 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
     TrainCommand.Create(),
     ExportCommand.Create(),
     QuantizeCommand.Create(),
+    EvalCommand.Create(),
     VerifyCommand.Create(),
     BundleCommands.CreateKeygen(),
     BundleCommands.CreatePack(),

@@ -11,6 +11,7 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
     ExportCommand.Create(),
     QuantizeCommand.Create(),
     EvalCommand.Create(),
+    RecipeCommand.Create(),
     VerifyCommand.Create(),
     BundleCommands.CreateKeygen(),
     BundleCommands.CreatePack(),

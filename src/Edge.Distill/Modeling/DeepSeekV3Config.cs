@@ -91,7 +91,21 @@ public sealed record DeepSeekV3Config
             // paths would still verify. 1/sqrt(hidden) keeps every path visible in the logits.
             InitializerRange = 0.25f,
         },
-        _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny."),
+        // A teacher for the tiny student: four times wider, one layer deeper, same MoE shape.
+        "small" => Preset("tiny", vocabularySize, bosId, eosId) with
+        {
+            HiddenSize = 64,
+            IntermediateSize = 192,
+            MoeIntermediateSize = 48,
+            NumHiddenLayers = 4,
+            KvLoraRank = 32,
+            QLoraRank = 48,
+            QkRopeHeadDim = 8,
+            VHeadDim = 16,
+            QkNopeHeadDim = 16,
+            InitializerRange = 0.125f,
+        },
+        _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny, small."),
     };
 
     /// <summary>Refuses what the TorchSharp model and the exporter do not implement, naming it.</summary>

@@ -59,7 +59,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             }
             else if (node.OpType == "MatMul" && Float2D(initializers, node.Input[1]) is { } weight && !IsRouter(weight.Name))
             {
-                var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, plan.BlockSize, plan.Method);
+                var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, BlockFor((int)weight.Dims[0]), plan.Method);
                 newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
                 replaced.Add(weight.Name);
                 quantized += weight.Dims[0] * weight.Dims[1];
@@ -92,7 +92,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
 
         long floatsKept = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b));
-        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize}, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} expert projections; " +
+        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} expert projections; " +
             "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32; activations fp32";
         return new QuantizationSummary(matMuls, experts, quantized, floatsKept, description);
     }
@@ -149,7 +149,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         var outputs = new List<string>();
         for (int e = 0; e < count; e++)
         {
-            var q = BlockQuantizer.Quantize(all.AsSpan(e * k * n, k * n), k, n, plan.Bits, plan.BlockSize, plan.Method);
+            var q = BlockQuantizer.Quantize(all.AsSpan(e * k * n, k * n), k, n, plan.Bits, BlockFor(k), plan.Method);
             string slice = Name($"expert{e}_in"), product = Name($"expert{e}_out"), lifted = Name($"expert{e}_lifted");
             yield return Node("Gather", [broadcast, Int64s(graph, e)], [slice], ("axis", 0L));
             yield return Node("Squeeze", [slice, Int64s(graph, 0)], [slice + "_2d"]);
@@ -159,6 +159,9 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         }
         yield return Node("Concat", [.. outputs], [node.Output[0]], ("axis", 0L));
     }
+
+    /// <summary>The requested block size, but no larger than K needs: a block past K is padding that costs bytes and buys nothing.</summary>
+    private int BlockFor(int k) => Math.Min(plan.BlockSize, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k)));
 
     private NodeProto MatMulNBits(string input, string quantized, string output, QuantizedMatrix q)
     {

@@ -80,37 +80,19 @@ public sealed class TrainingTests
     [TestMethod]
     public void ATeacherWithAnotherVocabularyIsRefusedWithThatReason()
     {
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(2, DistillCli.Run(Train(Run("other-vocab"), 2, "--teacher", RepositoryPaths.DefaultModel)));
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-        StringAssert.Contains(error.ToString(), "different vocabularies");
+        var (code, errors) = DistillCli.RunCapturingErrors(Train(Run("other-vocab"), 2, "--teacher", RepositoryPaths.DefaultModel));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(errors, "different vocabularies");
     }
 
     [TestMethod]
     public void ANaNLossStopsAtItsStepAndLeavesTheLastGoodCheckpoint()
     {
         string output = Run("diverged");
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(2, DistillCli.Run(Train(output, 20, "--lr", "1e30", "--warmup", "0", "--checkpoint-every", "1", "--clip", "1e30")));
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-        StringAssert.Contains(error.ToString(), "The loss is not a number at step");
-        StringAssert.Contains(error.ToString(), "last good checkpoint");
+        var (code, errors) = DistillCli.RunCapturingErrors(Train(output, 20, "--lr", "1e30", "--warmup", "0", "--checkpoint-every", "1", "--clip", "1e30"));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(errors, "The loss is not a number at step");
+        StringAssert.Contains(errors, "last good checkpoint");
         Assert.IsTrue(File.Exists(Path.Combine(output, Checkpoint.WeightsFile)), "the output holds the last good weights");
         Assert.IsTrue(Weights(output).All(float.IsFinite));
     }
@@ -122,20 +104,12 @@ public sealed class TrainingTests
         Assert.AreEqual(0, DistillCli.Run(Train(output, 2)));
         string other = Run("other-student");
         Assert.AreEqual(0, DistillCli.Run("init", "--preset", "tiny", "--seed", "3", "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--out", other));
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(2, DistillCli.Run(Train(output, 4, "--student", other)));
-            Assert.AreEqual(2, DistillCli.Run(Train(Run("bad-options"), 2, "--warmup", "5")), "warm-up longer than the run");
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-        StringAssert.Contains(error.ToString(), "another architecture");
-        StringAssert.Contains(error.ToString(), "--warmup must be");
+        var (code, errors) = DistillCli.RunCapturingErrors(Train(output, 4, "--student", other));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(errors, "another architecture");
+        (code, errors) = DistillCli.RunCapturingErrors(Train(Run("bad-options"), 2, "--warmup", "5"));
+        Assert.AreEqual(2, code, "warm-up longer than the run");
+        StringAssert.Contains(errors, "--warmup must be");
     }
 
     [TestMethod]

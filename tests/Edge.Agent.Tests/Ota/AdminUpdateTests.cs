@@ -33,14 +33,9 @@ public sealed class AdminUpdateTests
 
     private static async Task<(HttpStatusCode Status, string Body)> UpdateAsync(LiveDaemon daemon, byte[] bundle, bool force = false)
     {
-        using var content = new ByteArrayContent(bundle);
-        content.Headers.ContentType = new("application/octet-stream");
-        var response = await daemon.Client.PostAsync(force ? "/v1/admin/update?force=true" : "/v1/admin/update", content);
+        using var response = await UpdateRequests.UploadAsync(daemon.Client, bundle, force);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
-
-    private static async Task<string> VersionAsync(LiveDaemon daemon) =>
-        JsonDocument.Parse(await daemon.Client.GetStringAsync("/readyz")).RootElement.GetProperty("version").GetString()!;
 
     [TestMethod]
     public async Task EightStreamingClientsSeeNoFailureWhileTheModelIsSwapped()
@@ -77,7 +72,7 @@ public sealed class AdminUpdateTests
 
         Assert.IsEmpty(failures, string.Join("\n", failures));
         Assert.IsGreaterThan(before, completed, "requests kept completing after the swap");
-        Assert.AreEqual("0.2.0", await VersionAsync(daemon));
+        Assert.AreEqual("0.2.0", await UpdateRequests.VersionAsync(daemon.Client));
         Assert.AreEqual("0.2.0", Path.GetFileName(new FileInfo(Path.Combine(daemon.StateDirectory, "models", "current")).LinkTarget));
         using var last = JsonDocument.Parse(await daemon.Client.GetStringAsync("/v1/admin/update"));
         Assert.AreEqual("installed", last.RootElement.GetProperty("status").GetString());
@@ -107,7 +102,7 @@ public sealed class AdminUpdateTests
             var (status, body) = await UpdateAsync(daemon, bundle);
             Assert.AreEqual(expected, status, body);
             StringAssert.Contains(body, reason);
-            Assert.AreEqual("0.1.0", await VersionAsync(daemon));
+            Assert.AreEqual("0.1.0", await UpdateRequests.VersionAsync(daemon.Client));
             var completion = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Still there?", max_tokens = 2 });
             Assert.AreEqual(HttpStatusCode.OK, completion.StatusCode);
         }
@@ -116,7 +111,7 @@ public sealed class AdminUpdateTests
 
         var (forced, forcedBody) = await UpdateAsync(daemon, TestBundles.Make(s_folder, s_signer, "0.0.5"), force: true);
         Assert.AreEqual(HttpStatusCode.OK, forced, forcedBody);
-        Assert.AreEqual("0.0.5", await VersionAsync(daemon));
+        Assert.AreEqual("0.0.5", await UpdateRequests.VersionAsync(daemon.Client));
         Assert.IsEmpty(daemon.LoggedProblems.Where(p => p.StartsWith("Error", StringComparison.Ordinal)), string.Join("\n", daemon.LoggedProblems));
     }
 

@@ -50,7 +50,7 @@ public sealed class PowerCutTests
                 byte[] bundle = TestBundles.Make(folder, signer, next);
                 // Half the cuts anywhere in the update's time; half aimed at the stretch after the daemon
                 // logged the bundle verified and extracted (load, smoke test, swap, link flip, prune).
-                var update = ProbationTests.UploadAsync(daemon.Client, bundle);
+                var update = UpdateRequests.UploadAsync(daemon.Client, bundle);
                 int cutAt;
                 if (round % 2 == 0)
                 {
@@ -82,7 +82,7 @@ public sealed class PowerCutTests
                 daemon.Dispose();
 
                 daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
-                string serving = await ProbationTests.VersionAsync(daemon.Client);
+                string serving = await UpdateRequests.VersionAsync(daemon.Client);
                 Assert.IsTrue(serving == current || serving == next, $"round {round} (seed {seed}, cut at {cutAt} ms, {step}): serves {serving}, not {current} or {next}");
                 var answer = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "After the power cut", max_tokens = 2 });
                 Assert.AreEqual(HttpStatusCode.OK, answer.StatusCode, $"round {round}: {await answer.Content.ReadAsStringAsync()}");
@@ -106,9 +106,9 @@ public sealed class PowerCutTests
 
         async Task UpdateAsync(DaemonProcess running, string version)
         {
-            using var response = await ProbationTests.UploadAsync(running.Client, TestBundles.Make(folder, signer, version));
+            using var response = await UpdateRequests.UploadAsync(running.Client, TestBundles.Make(folder, signer, version));
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"the update to {version} after a cut: {await response.Content.ReadAsStringAsync()}");
-            Assert.AreEqual(version, await ProbationTests.VersionAsync(running.Client));
+            Assert.AreEqual(version, await UpdateRequests.VersionAsync(running.Client));
         }
     }
 

@@ -29,16 +29,6 @@ public sealed class ProbationTests
         Directory.Delete(s_folder, recursive: true);
     }
 
-    internal static async Task<HttpResponseMessage> UploadAsync(HttpClient client, byte[] bundle, bool force = false)
-    {
-        using var content = new ByteArrayContent(bundle);
-        content.Headers.ContentType = new("application/octet-stream");
-        return await client.PostAsync(force ? "/v1/admin/update?force=true" : "/v1/admin/update", content);
-    }
-
-    internal static async Task<string> VersionAsync(HttpClient client) =>
-        JsonDocument.Parse(await client.GetStringAsync("/readyz")).RootElement.GetProperty("version").GetString()!;
-
     private static async Task<JsonElement> LastUpdateAsync(HttpClient client) =>
         JsonDocument.Parse(await client.GetStringAsync("/v1/admin/update")).RootElement;
 
@@ -58,7 +48,7 @@ public sealed class ProbationTests
     {
         await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=600");
         byte[] bundle = TestBundles.Make(s_folder, s_signer, "0.2.0");
-        var installed = await UploadAsync(daemon.Client, bundle);
+        var installed = await UpdateRequests.UploadAsync(daemon.Client, bundle);
         Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
         Assert.AreEqual(1, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_probation"));
 
@@ -72,7 +62,7 @@ public sealed class ProbationTests
         for (int i = 0; i < 3; i++)
             model.Health.RecordFailed();
 
-        await WaitForAsync(async () => await VersionAsync(daemon.Client) == "0.1.0", "the rollback to 0.1.0");
+        await WaitForAsync(async () => await UpdateRequests.VersionAsync(daemon.Client) == "0.1.0", "the rollback to 0.1.0");
         var last = await LastUpdateAsync(daemon.Client);
         Assert.AreEqual("rolled-back", last.GetProperty("status").GetString());
         StringAssert.Contains(last.GetProperty("reason").GetString(), "3 of its 4 generations failed");
@@ -81,26 +71,26 @@ public sealed class ProbationTests
         Assert.AreEqual(0, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_probation"));
         StringAssert.Contains(string.Concat(Directory.GetFiles(Path.Combine(daemon.StateDirectory, "audit")).Select(File.ReadAllText)), "rolled-back");
 
-        var again = await UploadAsync(daemon.Client, bundle);
+        var again = await UpdateRequests.UploadAsync(daemon.Client, bundle);
         Assert.AreEqual(HttpStatusCode.BadRequest, again.StatusCode);
         StringAssert.Contains(await again.Content.ReadAsStringAsync(), "rolled back before");
-        var forced = await UploadAsync(daemon.Client, bundle, force: true);
+        var forced = await UpdateRequests.UploadAsync(daemon.Client, bundle, force: true);
         Assert.AreEqual(HttpStatusCode.OK, forced.StatusCode, await forced.Content.ReadAsStringAsync());
-        Assert.AreEqual("0.2.0", await VersionAsync(daemon.Client));
+        Assert.AreEqual("0.2.0", await UpdateRequests.VersionAsync(daemon.Client));
     }
 
     [TestMethod]
     public async Task AVersionThatServesThroughItsWindowIsCommitted()
     {
         await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=1");
-        var installed = await UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
+        var installed = await UpdateRequests.UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
         Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
         await WaitForAsync(async () => (await LastUpdateAsync(daemon.Client)).GetProperty("status").GetString() == "committed", "the commit");
         var metrics = new MetricsReader(daemon.Client);
         Assert.AreEqual(0, await metrics.ValueAsync("dsedge_ota_probation"));
         Assert.AreEqual(1, await metrics.ValueAsync("dsedge_ota_updates_total{outcome=\"installed\"}"));
         Assert.AreEqual(1, await metrics.ValueAsync("dsedge_ota_updates_total{outcome=\"committed\"}"));
-        Assert.AreEqual("0.2.0", await VersionAsync(daemon.Client));
+        Assert.AreEqual("0.2.0", await UpdateRequests.VersionAsync(daemon.Client));
     }
 
     [TestMethod]
@@ -111,7 +101,7 @@ public sealed class ProbationTests
         var daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
         try
         {
-            var installed = await UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
+            var installed = await UpdateRequests.UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
             Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
             // Two crashes are tolerated (a power cut is not the model's fault); the third start rolls back.
             foreach (string expected in new[] { "0.2.0", "0.2.0", "0.1.0" })
@@ -119,7 +109,7 @@ public sealed class ProbationTests
                 daemon.Kill();
                 daemon.Dispose();
                 daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
-                Assert.AreEqual(expected, await VersionAsync(daemon.Client));
+                Assert.AreEqual(expected, await UpdateRequests.VersionAsync(daemon.Client));
             }
             var last = await LastUpdateAsync(daemon.Client);
             Assert.AreEqual("rolled-back", last.GetProperty("status").GetString());

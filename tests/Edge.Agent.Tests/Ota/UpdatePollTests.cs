@@ -18,7 +18,7 @@ public sealed class UpdatePollTests
         await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={publicKey}", $"--Ota:PollUrl={server.Url}", "--Ota:PollIntervalSeconds=1");
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await ProbationTests.VersionAsync(daemon.Client) != "0.3.0")
+        while (await UpdateRequests.VersionAsync(daemon.Client) != "0.3.0")
         {
             Assert.IsLessThan(deadline, DateTime.UtcNow, $"not installed; requests: {string.Join(", ", server.Ranges)}");
             await Task.Delay(200);

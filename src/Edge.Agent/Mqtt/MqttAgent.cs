@@ -49,6 +49,8 @@ internal sealed partial class MqttAgent : BackgroundService
             _metrics.CountDropped(count);
             OutboxFull(_logger, count, settings.OutboxMaxMessages, settings.OutboxMaxBytes);
         };
+        if (updater is not null)
+            updater.Outcome += status => PublishOutcome(new MqttOtaStatus(status.State, status.Version, status.PreviousVersion, status.Reason));
         _client.ApplicationMessageReceivedAsync += ReceiveAsync;
         _client.DisconnectedAsync += _ =>
         {
@@ -193,44 +195,49 @@ internal sealed partial class MqttAgent : BackgroundService
 
     /// <summary>
     /// An update command: download, verify, smoke-test and swap as the HTTP admin route does; the
-    /// outcome goes to the ota/status topic through the outbox. A command that a crash interrupts
-    /// is not retried (the model store recovers at start); the sender sees no status and may resend.
+    /// updater records the outcome, which <see cref="PublishOutcome"/> sends to ota/status. A command
+    /// that a crash interrupts is not retried (the model store recovers at start); the sender sees
+    /// no status and may resend.
     /// </summary>
     private async Task UpdateAsync(byte[] command)
     {
         const string who = "mqtt";
+        if (_updater is null)
+        {
+            PublishOutcome(new MqttOtaStatus("refused", null, _slot.Current.Version, "Updates are not available."));
+            return;
+        }
         string? bundle = null;
-        MqttOtaStatus outcome;
         try
         {
-            if (_updater is null)
-                throw new Ota.UpdateRefusedException(StatusCodes.Status400BadRequest, "Updates are not available.");
             using var document = JsonDocument.Parse(command);
             var root = JsonRoute.RequireObject(document.RootElement);
             var url = AdminEndpoints.ReadUrl(root, new HashSet<string> { "url", "force" });
             bool force = JsonFields.OptionalBool(root, "force") ?? false;
             bundle = await _updater.DownloadAsync(url, who, _stopping);
-            var status = await _updater.InstallAsync(bundle, force, who);
-            outcome = new MqttOtaStatus(status.State, status.Version, status.PreviousVersion, null);
+            await _updater.InstallAsync(bundle, force, who);
         }
-        catch (Ota.UpdateRefusedException e)
+        catch (Ota.UpdateRefusedException)
         {
-            outcome = new MqttOtaStatus("refused", null, _slot.Current.Version, e.Message);
+            // recorded, and so published, by the updater
         }
         catch (Exception e) when (e is BadRequestException or JsonException)
         {
-            _updater?.RecordRefusal(who, e.Message);
-            outcome = new MqttOtaStatus("refused", null, _slot.Current.Version, e.Message);
+            _updater.RecordRefusal(who, e.Message);
         }
         catch (OperationCanceledException)
         {
-            return;
         }
         finally
         {
             if (bundle is not null)
                 File.Delete(bundle);
         }
+    }
+
+    /// <summary>Every update outcome (MQTT command, HTTP route, poll, probation) on ota/status, through the outbox.</summary>
+    private void PublishOutcome(MqttOtaStatus outcome)
+    {
         OtaOutcome(_logger, outcome.Status, outcome.Version ?? outcome.PreviousVersion, outcome.Reason);
         _store.Answer(null, new MqttOutgoing(_topics.OtaStatus, JsonSerializer.SerializeToUtf8Bytes(outcome, MqttJsonContext.Readable.MqttOtaStatus), null));
         _outboxPulse.Writer.TryWrite(true);

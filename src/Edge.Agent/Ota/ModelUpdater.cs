@@ -25,6 +25,9 @@ internal sealed partial class ModelUpdater(UpdateSettings settings, ModelStore s
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>Every outcome as it is recorded (installed, refused, committed, rolled-back), whoever triggered it.</summary>
+    public event Action<UpdateStatus>? Outcome;
+
     public UpdateSettings Settings => settings;
 
     public ModelStore Store => store;
@@ -198,6 +201,7 @@ internal sealed partial class ModelUpdater(UpdateSettings settings, ModelStore s
     {
         audit.Write(who, "model update", status.State, status.Reason ?? $"{status.PreviousVersion} -> {status.Version}");
         metrics.CountUpdate(status.State);
+        Outcome?.Invoke(status);
         return status;
     }
 

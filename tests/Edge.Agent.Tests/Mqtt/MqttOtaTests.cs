@@ -4,7 +4,7 @@ using Edge.Agent.Tests.Ota;
 
 namespace Edge.Agent.Tests.Mqtt;
 
-/// <summary>Update commands on &lt;prefix&gt;/&lt;device&gt;/ota: the outcome on ota/status, the new version in the retained status.</summary>
+/// <summary>Update commands on &lt;prefix&gt;/&lt;device&gt;/ota: every update's outcome on ota/status, the new version in the retained status.</summary>
 [TestClass]
 public sealed class MqttOtaTests
 {
@@ -30,6 +30,12 @@ public sealed class MqttOtaTests
 
         await setup.RequestAsync("""{"id":"after-update","prompt":"Hello","max_tokens":2}""");
         Assert.AreEqual(2, (await setup.AnswerAsync("after-update")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // Outcomes of updates from elsewhere (here the HTTP route) are published too.
+        using var viaHttp = await UpdateRequests.UploadAsync(setup.Daemon.Client, TestBundles.Make(folder, signer, "0.6.0"));
+        var older = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("not newer", StringComparison.Ordinal))).Json;
+        Assert.AreEqual("refused", older.GetProperty("status").GetString());
+        Assert.AreEqual("0.7.0", older.GetProperty("previous_version").GetString());
         Directory.Delete(folder, recursive: true);
     }
 }

@@ -62,9 +62,10 @@ public sealed class ProbationTests
         for (int i = 0; i < 3; i++)
             model.Health.RecordFailed();
 
-        await WaitForAsync(async () => await UpdateRequests.VersionAsync(daemon.Client) == "0.1.0", "the rollback to 0.1.0");
+        // The swap back comes first, then the record: wait for the record.
+        await WaitForAsync(async () => (await LastUpdateAsync(daemon.Client)).GetProperty("status").GetString() == "rolled-back", "the rollback");
+        Assert.AreEqual("0.1.0", await UpdateRequests.VersionAsync(daemon.Client));
         var last = await LastUpdateAsync(daemon.Client);
-        Assert.AreEqual("rolled-back", last.GetProperty("status").GetString());
         StringAssert.Contains(last.GetProperty("reason").GetString(), "3 of its 4 generations failed");
         Assert.IsFalse(Directory.Exists(Path.Combine(daemon.StateDirectory, "models", "0.2.0")), "the failed version is removed");
         Assert.AreEqual(1, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_updates_total{outcome=\"rolled-back\"}"));

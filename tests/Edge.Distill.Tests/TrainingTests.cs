@@ -75,6 +75,9 @@ public sealed class TrainingTests
         string fromCheckpoint = Run("distilled-ckpt");
         Assert.AreEqual(0, DistillCli.Run(Train(fromCheckpoint, 2, "--teacher-checkpoint", teacherRun, "--bias-update-rate", "0.001", "--precision", "Bf16")));
         Assert.IsTrue(Log(fromCheckpoint).All(r => double.Parse(r[4], CultureInfo.InvariantCulture) > 0));
+        var biases = Safetensors.Read(Path.Combine(fromCheckpoint, Checkpoint.WeightsFile)).Where(p => p.Key.EndsWith("e_score_correction_bias", StringComparison.Ordinal)).ToList();
+        Assert.IsNotEmpty(biases);
+        Assert.IsTrue(biases.All(b => b.Value.Data.Any(v => v != 0)), "the auxiliary-loss-free update moved every routing bias");
     }
 
     [TestMethod]

@@ -23,7 +23,8 @@ internal sealed class PackageEvaluator(TokenShards data, int windowLength, int w
     public PackageScore Evaluate(string packageDirectory, string? teacherDirectory)
     {
         var package = ModelPackage.Open(packageDirectory);
-        var teacherLogits = teacherDirectory is null ? null : Logits(teacherDirectory).ToList();
+        // The teacher runs window by window beside the package, so only one window of logits of each is held.
+        using var teacherWindows = teacherDirectory is null ? null : Logits(teacherDirectory).GetEnumerator();
         int vocabulary = data.Index.VocabularySize;
         double nll = 0, kl = 0;
         long tokens = 0, agree = 0;
@@ -31,7 +32,7 @@ internal sealed class PackageEvaluator(TokenShards data, int windowLength, int w
         foreach (var logits in Logits(packageDirectory))
         {
             var window = Windows()[w];
-            var teacher = teacherLogits?[w];
+            var teacher = teacherWindows is not null && teacherWindows.MoveNext() ? teacherWindows.Current : null;
             int stride = logits.Length / windowLength;
             for (int t = 0; t < windowLength; t++)
             {
@@ -57,7 +58,7 @@ internal sealed class PackageEvaluator(TokenShards data, int windowLength, int w
         return new PackageScore(package.Manifest.Name + " " + package.Manifest.Version, packageDirectory, package.Manifest.Quantization ?? "none",
             package.Manifest.Files.Sum(f => f.Bytes), new FileInfo(package.DecoderPath).Length,
             package.Manifest.Architecture?.Parameters ?? 0, package.Manifest.Architecture?.ActiveParametersPerToken ?? 0,
-            Math.Exp(nll / tokens), tokens, teacherLogits is null ? null : (double)agree / tokens, teacherLogits is null ? null : kl / tokens, ttft, decode);
+            Math.Exp(nll / tokens), tokens, teacherWindows is null ? null : (double)agree / tokens, teacherWindows is null ? null : kl / tokens, ttft, decode);
     }
 
     private List<int[]> Windows()

@@ -48,14 +48,15 @@ internal sealed class WindowSampler
         throw new InvalidOperationException("unreachable: the window counts add up to WindowsPerEpoch");
     }
 
+    /// <summary>The shard's tokens (read again only when the shard changes) and its window order for the epoch.</summary>
     private (int[] Tokens, int[] Order) Load(long epoch, int shard)
     {
-        if (_cached is { } c && c.Shard == shard)
-            return (c.Tokens, c.Epoch == epoch ? c.Order : (_cached = c with { Epoch = epoch, Order = Permutation((int)_windowsPerShard[shard], _seed, epoch, shard) }).Value.Order);
-        var tokens = _shards.Read(_split[shard]);
-        var order = Permutation((int)_windowsPerShard[shard], _seed, epoch, shard);
-        _cached = (epoch, shard, tokens, order);
-        return (tokens, order);
+        if (_cached is not { } c || c.Shard != shard || c.Epoch != epoch)
+        {
+            var tokens = _cached is { } same && same.Shard == shard ? same.Tokens : _shards.Read(_split[shard]);
+            _cached = c = (epoch, shard, tokens, Permutation((int)_windowsPerShard[shard], _seed, epoch, shard));
+        }
+        return (c.Tokens, c.Order);
     }
 
     private static int[] Permutation(int count, long seed, long epoch, int shard)

@@ -11,16 +11,17 @@ using Edge.Runtime.Tokenization;
 namespace Edge.Distill.Recipes;
 
 /// <summary>How big a recipe run is: toy proves the pipeline in CI; full is the shipped model's recipe.</summary>
-internal sealed record RecipeScale(string Name, int Merges, int CorpusFiles, TrainingOptions Teacher, TrainingOptions Student, int EvalWindows, int EvalLength)
+internal sealed record RecipeScale(string Name, int Merges, int CorpusFiles, string TeacherPreset, string StudentPreset,
+    TrainingOptions Teacher, TrainingOptions Student, int EvalWindows, int EvalLength)
 {
-    public static RecipeScale Toy { get; } = new("toy", 2000, 24,
+    public static RecipeScale Toy { get; } = new("toy", 2000, 24, "small", "tiny",
         new TrainingOptions { Steps = 30, BatchSize = 4, SequenceLength = 32, WarmupSteps = 3, LearningRate = 0.01, CheckpointEvery = 30, LogEvery = 5 },
         new TrainingOptions { Steps = 30, BatchSize = 4, SequenceLength = 32, WarmupSteps = 3, LearningRate = 0.01, CheckpointEvery = 30, LogEvery = 5 },
         8, 32);
 
     // 2,000 steps of 1,024 tokens is ~1.25 passes over the Brown training shards (1.63 M tokens):
-    // what fits the teacher (the slow part, ~1,200 tok/s) into half an hour on a 2-core machine.
-    public static RecipeScale Full { get; } = new("full", 8000, int.MaxValue,
+    // what fits the three trainings into about 45 minutes on a 2-core machine.
+    public static RecipeScale Full { get; } = new("full", 8000, int.MaxValue, "base", "edge",
         new TrainingOptions { Steps = 2000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.003, CheckpointEvery = 250, LogEvery = 25 },
         new TrainingOptions { Steps = 2000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.005, CheckpointEvery = 250, LogEvery = 25 },
         128, 128);
@@ -28,7 +29,7 @@ internal sealed record RecipeScale(string Name, int Merges, int CorpusFiles, Tra
 
 /// <summary>
 /// The default model's recipe, one seeded command: a tokenizer cut to N merges, Brown corpus
-/// shards, a teacher (preset small) trained from scratch, a student (preset tiny) distilled from it
+/// shards, a teacher trained from scratch, a smaller student distilled from it
 /// and the same student trained as long without it (the baseline), exported, quantized to INT8 and
 /// INT4, evaluated, and REPORT.md with the quality bars checked. Reruns resume each training.
 /// </summary>
@@ -55,7 +56,7 @@ internal static class DefaultModelRecipe
                 .Build(files.SelectMany(f => TextCorpus.Documents(f, CorpusFormat.BrownTagged)), files);
         }
         var shards = TokenShards.Open(P("shards"));
-        foreach (var (name, preset) in new[] { ("teacher-init", "small"), ("student-init", "tiny") })
+        foreach (var (name, preset) in new[] { ("teacher-init", scale.TeacherPreset), ("student-init", scale.StudentPreset) })
         {
             if (!File.Exists(Path.Combine(P(name), Checkpoints.Checkpoint.WeightsFile)))
                 InitCommand.Create(preset, seed, P("tokenizer"), P(name));
@@ -96,8 +97,8 @@ internal static class DefaultModelRecipe
         var text = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
         text.AppendLine(c, $"# Default model recipe: {scale.Name} scale, seed {seed}").AppendLine();
-        text.AppendLine(c, $"Teacher: preset small, {scale.Teacher.Steps} steps of {scale.Teacher.BatchSize} x {scale.Teacher.SequenceLength} tokens.");
-        text.AppendLine(c, $"Student: preset tiny, {scale.Student.Steps} steps, KD weight {scale.Student.KdWeight}, temperature {scale.Student.Temperature}, forward KL.");
+        text.AppendLine(c, $"Teacher: preset {scale.TeacherPreset}, {scale.Teacher.Steps} steps of {scale.Teacher.BatchSize} x {scale.Teacher.SequenceLength} tokens.");
+        text.AppendLine(c, $"Student: preset {scale.StudentPreset}, {scale.Student.Steps} steps, KD weight {scale.Student.KdWeight}, temperature {scale.Student.Temperature}, forward KL.");
         text.AppendLine("Baseline: the student trained the same steps without the teacher.").AppendLine();
         text.Append(EvaluationReport.Markdown(s, shards, scale.EvalWindows, scale.EvalLength).Replace("# Evaluation", "## Evaluation", StringComparison.Ordinal)).AppendLine();
         text.AppendLine("## Quality bars").AppendLine();

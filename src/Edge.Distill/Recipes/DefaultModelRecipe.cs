@@ -19,11 +19,11 @@ internal sealed record RecipeScale(string Name, int Merges, int CorpusFiles, str
         new TrainingOptions { Steps = 30, BatchSize = 4, SequenceLength = 32, WarmupSteps = 3, LearningRate = 0.01, CheckpointEvery = 30, LogEvery = 5 },
         8, 32);
 
-    // 2,000 steps of 1,024 tokens is ~1.25 passes over the Brown training shards (1.63 M tokens):
-    // what fits the three trainings into about 45 minutes on a 2-core machine.
+    // 3,000 steps of 1,024 tokens is ~1.9 passes over the Brown training shards (1.63 M tokens):
+    // the three trainings take about 45 minutes on a 2-core machine.
     public static RecipeScale Full { get; } = new("full", 8000, int.MaxValue, "base", "edge",
-        new TrainingOptions { Steps = 2000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.003, CheckpointEvery = 250, LogEvery = 25 },
-        new TrainingOptions { Steps = 2000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.005, CheckpointEvery = 250, LogEvery = 25 },
+        new TrainingOptions { Steps = 3000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.003, CheckpointEvery = 250, LogEvery = 25 },
+        new TrainingOptions { Steps = 3000, BatchSize = 8, SequenceLength = 128, WarmupSteps = 100, LearningRate = 0.005, CheckpointEvery = 250, LogEvery = 25 },
         128, 128);
 }
 

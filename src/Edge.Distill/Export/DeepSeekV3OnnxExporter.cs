@@ -242,24 +242,45 @@ internal sealed class DeepSeekV3OnnxExporter
         weights = _g.Op("Mul", [weights, _g.Scalar(c.RoutedScalingFactor)]);
         string routing = _g.Op("ScatterElements", [Zeros(scores), chosen, weights], ("axis", 1L)); // [N, E], zero where not routed
 
-        // Every expert on every token, [E, N, H], weighted by the routing matrix.
-        string gate = _g.Op("MatMul", [flat, StackedExperts(prefix, "gate_proj")]);
-        string up = _g.Op("MatMul", [flat, StackedExperts(prefix, "up_proj")]);
-        string expertOut = _g.Op("MatMul", [_g.Op("Mul", [Silu(gate), up]), StackedExperts(prefix, "down_proj")]);
-        string perExpertWeight = _g.Op("Unsqueeze", [_g.Op("Transpose", [routing], ("perm", new long[] { 1, 0 })), _g.Int64s(2)]);
-        string routed = _g.Op("ReduceSum", [_g.Op("Mul", [expertOut, perExpertWeight]), _g.Int64s(0)], ("keepdims", 0L));
+        // Every expert on every token in two 2-D MatMuls: the gate and up projections of all experts
+        // side by side ([H, 2 x E x I]), then the down projections stacked ([E x I, H]) after the
+        // routing weights scale each expert's activations, so that the MatMul's own sum over E x I
+        // is the weighted sum over experts. Two plain weights quantize as two MatMulNBits.
+        int width = experts * c.MoeIntermediateSize;
+        var gateUp = _g.OpWithOutputs("Split", [_g.Op("MatMul", [flat, ExpertGateUpWeights(prefix)]), _g.Int64s(width, width)], 2, ("axis", -1L));
+        string activations = _g.Op("Reshape", [_g.Op("Mul", [Silu(gateUp[0]), gateUp[1]]), _g.Int64s(-1, experts, c.MoeIntermediateSize)]);
+        string weighted = _g.Op("Mul", [activations, _g.Op("Unsqueeze", [routing, _g.Int64s(2)])]);                    // [N, E, I]
+        string routed = _g.Op("MatMul", [_g.Op("Reshape", [weighted, _g.Int64s(-1, width)]), ExpertDownWeights(prefix)]); // [N, H]
         routed = _g.Op("Reshape", [routed, _g.Op("Shape", [x])]);
         return _g.Op("Add", [routed, Mlp(x, prefix + "shared_experts.")]);
     }
 
-    private string StackedExperts(string prefix, string projection)
+    /// <summary>[H, 2 x E x I]: column e x I + i is expert e's gate row i, column (E + e) x I + i its up row i.</summary>
+    private string ExpertGateUpWeights(string prefix)
     {
-        var first = _weights[$"{prefix}experts.0.{projection}.weight"].Shape; // [out, in]
-        long outDim = first[0], inDim = first[1];
-        var stacked = new float[_config.NRoutedExperts * outDim * inDim];
-        for (int e = 0; e < _config.NRoutedExperts; e++)
-            Transpose(_weights[$"{prefix}experts.{e}.{projection}.weight"].Data, (int)outDim, (int)inDim, stacked.AsSpan((int)(e * outDim * inDim)));
-        return _g.Initializer($"{prefix}experts.{projection}.stacked_t", stacked, _config.NRoutedExperts, inDim, outDim);
+        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize, columns = 2 * experts * inner;
+        var combined = new float[hidden * columns];
+        for (int e = 0; e < experts; e++)
+        {
+            foreach (var (projection, offset) in new[] { ("gate_proj", 0), ("up_proj", experts * inner) })
+            {
+                var weight = _weights[$"{prefix}experts.{e}.{projection}.weight"].Data; // [I, H]
+                for (int i = 0; i < inner; i++)
+                    for (int h = 0; h < hidden; h++)
+                        combined[h * columns + offset + e * inner + i] = weight[i * hidden + h];
+            }
+        }
+        return _g.Initializer($"{prefix}experts.gate_up_proj.weight_t", combined, hidden, columns);
+    }
+
+    /// <summary>[E x I, H]: row e x I + i is column i of expert e's down projection.</summary>
+    private string ExpertDownWeights(string prefix)
+    {
+        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
+        var stacked = new float[experts * inner * hidden];
+        for (int e = 0; e < experts; e++)
+            Transpose(_weights[$"{prefix}experts.{e}.down_proj.weight"].Data, hidden, inner, stacked.AsSpan(e * inner * hidden));
+        return _g.Initializer($"{prefix}experts.down_proj.weight_t", stacked, experts * inner, hidden);
     }
 
     private void LmHead(string h, string inputIds, string embedding)

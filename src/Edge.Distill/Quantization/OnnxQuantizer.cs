@@ -15,9 +15,9 @@ internal sealed record QuantizationSummary(int MatMuls, int Experts, long Quanti
 /// Rewrites an fp32 graph for weight-only quantization with ONNX Runtime's MatMulNBits
 /// (com.microsoft), leaving activations in float:
 /// <list type="bullet">
-/// <item>MatMul with a 2-D weight initializer: MatMulNBits with <see cref="QuantizationPlan.Bits"/>.</item>
-/// <item>MatMul with a stacked expert initializer [experts, K, N] (name ending in <c>.stacked_t</c>):
-/// one MatMulNBits per expert, results stacked again, so expert weights are quantized too.</item>
+/// <item>MatMul with a 2-D weight initializer: MatMulNBits with <see cref="QuantizationPlan.Bits"/>.
+/// That includes the routed experts, which the exporter lays out as two 2-D weights per layer
+/// (all gate and up projections side by side, all down projections stacked).</item>
 /// <item>The token embedding (Gather from a 2-D initializer) and a Gemm that uses the same table
 /// transposed (the tied LM head): one INT8 table with one scale per token row, whatever the mode;
 /// the LM head reads it through MatMulNBits and the embedding through Gather, Cast and Mul. 8 bits
@@ -64,15 +64,8 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
                 replaced.Add(weight.Name);
                 quantized += weight.Dims[0] * weight.Dims[1];
                 matMuls++;
-            }
-            else if (node.OpType == "MatMul" && initializers.TryGetValue(node.Input[1], out var stacked) && stacked.Dims.Count == 3
-                && stacked.Name.EndsWith(".stacked_t", StringComparison.Ordinal) && stacked.DataType == (int)TensorProto.Types.DataType.Float)
-            {
-                newNodes.AddRange(PerExpert(graph, node, stacked));
-                replaced.Add(stacked.Name);
-                quantized += stacked.Dims[0] * stacked.Dims[1] * stacked.Dims[2];
-                experts += (int)stacked.Dims[0];
-                matMuls += (int)stacked.Dims[0];
+                if (IsRoutedExperts(weight.Name))
+                    experts++;
             }
             else
             {
@@ -92,7 +85,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
 
         long floatsKept = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b));
-        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} expert projections; " +
+        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32; activations fp32";
         return new QuantizationSummary(matMuls, experts, quantized, floatsKept, description);
     }
@@ -130,34 +123,6 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         string scaled = Name("scaled");
         yield return Node("Mul", [centred, rowScale], [scaled]);
         yield return Node("Slice", [scaled, Int64s(graph, 0), Int64s(graph, q.K), Int64s(graph, -1)], [output]);
-    }
-
-    /// <summary>
-    /// MatMul(A, W[E, K, N]) as E MatMulNBits: A is broadcast to [E, rows, K] first (it is [rows, K]
-    /// for the gate and up projections and already [E, rows, K] for the down projection), each
-    /// expert takes its slice, and the E results are stacked into [E, rows, N].
-    /// </summary>
-    private IEnumerable<NodeProto> PerExpert(GraphProto graph, NodeProto node, TensorProto stacked)
-    {
-        int count = (int)stacked.Dims[0], k = (int)stacked.Dims[1], n = (int)stacked.Dims[2];
-        var all = Floats(stacked);
-        string shape = Name("a_shape"), lastTwo = Name("a_last_two"), target = Name("broadcast_shape"), broadcast = Name("a_per_expert");
-        yield return Node("Shape", [node.Input[0]], [shape]);
-        yield return Node("Slice", [shape, Int64s(graph, -2), Int64s(graph, long.MaxValue)], [lastTwo]);
-        yield return Node("Concat", [Int64s(graph, count), lastTwo], [target], ("axis", 0L));
-        yield return Node("Expand", [node.Input[0], target], [broadcast]);
-        var outputs = new List<string>();
-        for (int e = 0; e < count; e++)
-        {
-            var q = BlockQuantizer.Quantize(all.AsSpan(e * k * n, k * n), k, n, plan.Bits, BlockFor(k), plan.Method);
-            string slice = Name($"expert{e}_in"), product = Name($"expert{e}_out"), lifted = Name($"expert{e}_lifted");
-            yield return Node("Gather", [broadcast, Int64s(graph, e)], [slice], ("axis", 0L));
-            yield return Node("Squeeze", [slice, Int64s(graph, 0)], [slice + "_2d"]);
-            yield return MatMulNBits(slice + "_2d", Add(graph, $"{stacked.Name}.{e}.q{plan.Bits}", q), product, q);
-            yield return Node("Unsqueeze", [product, Int64s(graph, 0)], [lifted]);
-            outputs.Add(lifted);
-        }
-        yield return Node("Concat", [.. outputs], [node.Output[0]], ("axis", 0L));
     }
 
     /// <summary>The requested block size, but no larger than K needs: a block past K is padding that costs bytes and buys nothing.</summary>
@@ -231,6 +196,8 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     private static long Axis(NodeProto node) => node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
 
     private static bool IsRouter(string name) => name.Contains("mlp.gate.weight", StringComparison.Ordinal);
+
+    private static bool IsRoutedExperts(string name) => name.Contains("mlp.experts.", StringComparison.Ordinal);
 
     private static float[] Floats(TensorProto tensor) => tensor.RawData.Length > 0
         ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()

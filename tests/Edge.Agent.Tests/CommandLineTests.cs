@@ -108,7 +108,7 @@ public sealed class CommandLineTests
 
         var (exit, stdout, stderr) = Run("", "verify-bundle", bundle, "--public-key", Path.Combine(folder, "trusted.pub.pem"));
         Assert.AreEqual(0, exit, stderr);
-        StringAssert.Contains(stdout, "OK: deepseek-edge-tiny 0.1.0");
+        StringAssert.Contains(stdout, "OK: deepseek-edge 0.1.0");
 
         (exit, _, stderr) = Run("", "verify-bundle", bundle, "--public-key", Path.Combine(folder, "stranger.pub.pem"));
         Assert.AreEqual(2, exit);

@@ -26,7 +26,7 @@ public sealed class CompletionsApiTests
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = json.RootElement;
         Assert.AreEqual("text_completion", root.GetProperty("object").GetString());
-        Assert.AreEqual("deepseek-edge-tiny", root.GetProperty("model").GetString());
+        Assert.AreEqual("deepseek-edge", root.GetProperty("model").GetString());
         var choice = root.GetProperty("choices")[0];
         Assert.AreEqual(0, choice.GetProperty("index").GetInt32());
         Assert.IsFalse(string.IsNullOrEmpty(choice.GetProperty("text").GetString()));
@@ -42,7 +42,7 @@ public sealed class CompletionsApiTests
     {
         using var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
         var expected = engine.Complete("The pump on line 3", new GenerationSettings { MaxTokens = 12 });
-        using var response = await PostAsync("""{"model":"deepseek-edge-tiny","prompt":"The pump on line 3","max_tokens":12,"temperature":0,"n":1,"stream":false}""");
+        using var response = await PostAsync("""{"model":"deepseek-edge","prompt":"The pump on line 3","max_tokens":12,"temperature":0,"n":1,"stream":false}""");
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.AreEqual(expected.Text, json.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());

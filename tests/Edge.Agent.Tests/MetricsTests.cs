@@ -32,7 +32,7 @@ public sealed partial class MetricsTests
         Assert.AreEqual(12.0, Value(text, "dsedge_token_latency_seconds_count") - Value(baseline, "dsedge_token_latency_seconds_count"));
         Assert.AreEqual(3.0, Value(text, "dsedge_generations_total{finish_reason=\"length\"}") - Value(baseline, "dsedge_generations_total{finish_reason=\"length\"}"));
         Assert.IsGreaterThanOrEqualTo(3.0, Value(text, "dsedge_batch_size_count"));
-        Assert.AreEqual(1.0, Value(text, "dsedge_model_info{model=\"deepseek-edge-tiny\",provider=\"cpu\",version=\"0.1.0\"}"));
+        Assert.AreEqual(1.0, Value(text, "dsedge_model_info{model=\"deepseek-edge\",provider=\"cpu\",version=\"0.1.0\"}"));
         Assert.AreEqual(0.0, Value(text, "dsedge_queue_depth"));
         StringAssert.Contains(text, "# TYPE dsedge_time_to_first_token_seconds histogram");
         Assert.AreEqual(Value(text, "dsedge_time_to_first_token_seconds_count"), Value(text, "dsedge_time_to_first_token_seconds_bucket{le=\"+Inf\"}"));

@@ -29,7 +29,7 @@ public sealed class ModelEndpointsTests
         using var json = JsonDocument.Parse(await s_daemon.Client.GetStringAsync("/v1/models"));
         Assert.AreEqual("list", json.RootElement.GetProperty("object").GetString());
         var model = json.RootElement.GetProperty("data")[0];
-        Assert.AreEqual("deepseek-edge-tiny", model.GetProperty("id").GetString());
+        Assert.AreEqual("deepseek-edge", model.GetProperty("id").GetString());
         Assert.AreEqual(1024, model.GetProperty("max_model_len").GetInt32());
     }
 

@@ -22,7 +22,7 @@ public sealed class BundleCommandTests
         Assert.AreEqual(0, DistillCli.Run("pack", "--package", RepositoryPaths.DefaultModel, "--key", key, "--out", bundle));
         using var trusted = BundleKeys.ReadPublic(Path.Combine(folder, "release.pub.pem"));
         using (var stream = File.OpenRead(bundle))
-            Assert.AreEqual("deepseek-edge-tiny", ModelBundle.Verify(stream, [trusted]).Name);
+            Assert.AreEqual("deepseek-edge", ModelBundle.Verify(stream, [trusted]).Name);
 
         Assert.AreEqual(2, DistillCli.Run("pack", "--package", RepositoryPaths.DefaultModel, "--key", Path.Combine(folder, "release.pub.pem"), "--out", bundle),
             "a public key cannot sign");

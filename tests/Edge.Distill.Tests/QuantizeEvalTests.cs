@@ -51,6 +51,31 @@ public sealed class QuantizeEvalTests
     }
 
     [TestMethod]
+    public void DynamicInt8UsesIntegerProductsAndStaysClose()
+    {
+        string output = Path.Combine(TrainingFixture.Work, $"dynamic-{Guid.NewGuid():N}");
+        Assert.AreEqual(0, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--scheme", "dynamic"));
+        var package = ModelPackage.Open(output);
+        StringAssert.StartsWith(package.Manifest.Quantization, "dynamic INT8");
+        var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(package.DecoderPath)).Graph;
+        var integer = graph.Node.Where(n => n.OpType == "MatMulInteger").ToList();
+        Assert.IsNotEmpty(integer);
+        Assert.IsTrue(integer.Any(n => n.Input[1].Contains("experts", StringComparison.Ordinal)), "expert weights are quantized");
+        Assert.HasCount(integer.Count, graph.Node.Where(n => n.OpType == "DynamicQuantizeLinear").ToList(), "each integer product quantizes its input");
+        Assert.IsFalse(graph.Node.Any(n => n.OpType == "MatMul" && graph.Initializer.Any(i => i.Name == n.Input[1] && i.Dims.Count == 2 && !i.Name.Contains("mlp.gate.", StringComparison.Ordinal))),
+            "no 2-D fp32 MatMul weight is left but the router's");
+        using var engine = InferenceEngine.Load(output);
+        CollectionAssert.AreEqual(package.Manifest.SmokeTest!.ExpectedIds.ToList(),
+            engine.Complete(package.Manifest.SmokeTest.Prompt, new GenerationSettings { MaxTokens = package.Manifest.SmokeTest.ExpectedIds.Count, StopAtEos = false }).CompletionIds.ToList());
+
+        string report = Path.Combine(output, "REPORT.md");
+        Assert.AreEqual(0, DistillCli.Run("eval", "--teacher", s_fp32, "--package", output, "--data", TrainingFixture.Shards, "--windows", "8", "--seq-len", "32", "--report", report));
+        var cells = File.ReadAllLines(report).Where(l => l.StartsWith("| deepseek", StringComparison.Ordinal)).ElementAt(1).Split('|').Select(c => c.Trim()).ToArray();
+        double agreement = double.Parse(cells[9].TrimEnd('%', ' '), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsGreaterThan(90.0, agreement, $"top-1 agreement with fp32: {string.Join(" | ", cells)}");
+    }
+
+    [TestMethod]
     public void BadQuantizeArgumentsAreRefused()
     {
         string output = Path.Combine(TrainingFixture.Work, "bad-quantize");
@@ -58,6 +83,8 @@ public sealed class QuantizeEvalTests
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--block-size", "24"));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--method", "entropy"));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--calibration", TrainingFixture.Shards));
+        Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int4", "--scheme", "dynamic"));
+        Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--scheme", "static"));
         Assert.AreEqual(0, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8"));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", output, "--out", output + "-again", "--mode", "int4"), "an already quantized package");
     }

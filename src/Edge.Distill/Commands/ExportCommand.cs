@@ -10,7 +10,7 @@ internal static class ExportCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder.", Required = true };
         var output = new Option<string>("--out") { Description = "Package folder to write (replaced if present).", Required = true };
-        var name = new Option<string>("--name") { Description = "Model name in the manifest.", DefaultValueFactory = _ => "deepseek-edge-tiny" };
+        var name = new Option<string>("--name") { Description = "Model name in the manifest.", DefaultValueFactory = _ => "deepseek-edge" };
         var version = new Option<string>("--version") { Description = "Model version in the manifest.", DefaultValueFactory = _ => "0.1.0" };
         var layout = new Option<CacheLayout>("--cache-layout")
         {

@@ -3,7 +3,7 @@ using Edge.Distill.Quantization;
 
 namespace Edge.Distill.Commands;
 
-/// <summary>edge-distill quantize: weight-only INT8 / INT4 block-wise quantization of a package (MatMulNBits).</summary>
+/// <summary>edge-distill quantize: weight-only INT8 / INT4 block-wise (MatMulNBits) or dynamic INT8 (MatMulInteger) quantization of a package.</summary>
 internal static class QuantizeCommand
 {
     public static Command Create()
@@ -13,10 +13,15 @@ internal static class QuantizeCommand
         var mode = new Option<string>("--mode") { Description = "int8 or int4 (the MatMul and expert weights; the tied embedding / LM head is always INT8 per row).", Required = true };
         var block = new Option<int>("--block-size") { Description = "Weights per scale along the input dimension: 16, 32, 64 or 128.", DefaultValueFactory = _ => 32 };
         var method = new Option<string>("--method") { Description = "minmax (no clipping) or mse (per-block clipping that minimises the rounding error).", DefaultValueFactory = _ => "minmax" };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration shards: needed only by activation quantization and GPTQ, which this quantizer does not do (refused)." };
-        var command = new Command("quantize", "Quantize a package's weights to INT8 or INT4 through ONNX Runtime's MatMulNBits (activations stay fp32).")
+        var scheme = new Option<string>("--scheme")
         {
-            input, output, mode, block, method, calibration,
+            Description = "weight-only (MatMulNBits, activations fp32) or dynamic (int8 only: DynamicQuantizeLinear + MatMulInteger, per-channel weights, integer products).",
+            DefaultValueFactory = _ => "weight-only",
+        };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration shards: needed only by activation quantization and GPTQ, which this quantizer does not do (refused)." };
+        var command = new Command("quantize", "Quantize a package's weights to INT8 or INT4 through ONNX Runtime's MatMulNBits, or to dynamic INT8 through MatMulInteger.")
+        {
+            input, output, mode, block, method, scheme, calibration,
         };
         command.SetAction(result =>
         {
@@ -33,11 +38,18 @@ internal static class QuantizeCommand
                 "percentile" or "entropy" => throw new ArgumentException($"--method {result.GetValue(method)} chooses an activation range from calibration data; this quantizer is weight-only (use minmax or mse)."),
                 var other => throw new ArgumentException($"--method '{other}' is not minmax or mse."),
             };
+            var chosenScheme = result.GetValue(scheme) switch
+            {
+                "weight-only" => QuantizationScheme.WeightOnly,
+                "dynamic" when bits == 8 => QuantizationScheme.Dynamic,
+                "dynamic" => throw new ArgumentException("--scheme dynamic is INT8 only (MatMulInteger multiplies 8-bit codes); use --mode int8."),
+                var other => throw new ArgumentException($"--scheme '{other}' is not weight-only or dynamic."),
+            };
             if (result.GetValue(calibration) is not null)
                 throw new ArgumentException("--calibration is not used: weights are quantized round-to-nearest without calibration data (GPTQ-style error compensation is not implemented).");
             if (result.GetValue(block) is not (16 or 32 or 64 or 128))
                 throw new ArgumentException($"--block-size must be 16, 32, 64 or 128, not {result.GetValue(block)}.");
-            var (manifest, summary) = PackageQuantizer.Quantize(result.GetValue(input)!, result.GetValue(output)!, new QuantizationPlan(bits, result.GetValue(block), range));
+            var (manifest, summary) = PackageQuantizer.Quantize(result.GetValue(input)!, result.GetValue(output)!, new QuantizationPlan(bits, result.GetValue(block), range, chosenScheme));
             long before = Directory.EnumerateFiles(result.GetValue(input)!).Sum(f => new FileInfo(f).Length);
             long after = manifest.Files.Sum(f => f.Bytes);
             Console.WriteLine($"Wrote {result.GetValue(output)}: {summary.Description}.");

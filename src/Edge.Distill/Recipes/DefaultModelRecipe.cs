@@ -6,6 +6,7 @@ using Edge.Distill.Evaluation;
 using Edge.Distill.Export;
 using Edge.Distill.Quantization;
 using Edge.Distill.Training;
+using Edge.Runtime.Packaging;
 using Edge.Runtime.Tokenization;
 
 namespace Edge.Distill.Recipes;
@@ -35,6 +36,11 @@ internal sealed record RecipeScale(string Name, int Merges, int CorpusFiles, str
 /// </summary>
 internal static class DefaultModelRecipe
 {
+    /// <summary>The shipped model's name; the version is the recipe's, bumped when it changes.</summary>
+    public const string ModelName = "deepseek-edge";
+    public const string ModelVersion = "0.1.0";
+    public const string ReportFile = "REPORT.md";
+    private const string CurvesFile = "training-curves.png", SizeFile = "perplexity-vs-size.png";
     private static readonly string[] Packages = ["teacher-package", "student-fp32", "student-int8", "student-int4", "baseline-fp32"];
     private static readonly string[] Runs = ["teacher", "student", "baseline"];
 
@@ -64,15 +70,15 @@ internal static class DefaultModelRecipe
 
         log("teacher: trained from scratch");
         new Trainer(P("teacher-init"), shards, null, P("teacher"), scale.Teacher with { Seed = seed }, log).Run();
-        PackageExporter.Export(P("teacher"), P("teacher-package"), "deepseek-edge-teacher", "1.0.0");
+        PackageExporter.Export(P("teacher"), P("teacher-package"), ModelName + "-teacher", ModelVersion);
         log("student: distilled from the teacher");
         using (var teacher = new PackageTeacher(P("teacher-package")))
             new Trainer(P("student-init"), shards, teacher, P("student"), scale.Student with { Seed = seed }, log).Run();
         log("baseline: the same student, the same steps, no teacher");
         new Trainer(P("student-init"), shards, null, P("baseline"), scale.Student with { Seed = seed }, log).Run();
 
-        PackageExporter.Export(P("student"), P("student-fp32"), "deepseek-edge-tiny", "1.0.0");
-        PackageExporter.Export(P("baseline"), P("baseline-fp32"), "deepseek-edge-tiny-baseline", "1.0.0");
+        PackageExporter.Export(P("student"), P("student-fp32"), ModelName, ModelVersion);
+        PackageExporter.Export(P("baseline"), P("baseline-fp32"), ModelName + "-baseline", ModelVersion);
         foreach (string name in new[] { "student", "baseline" })
         {
             var check = ExportVerifier.Run(P(name), P($"{name}-fp32"), "The jury said", decodeSteps: 4);
@@ -86,9 +92,27 @@ internal static class DefaultModelRecipe
         var evaluator = new PackageEvaluator(shards, scale.EvalLength, scale.EvalWindows);
         string teacherPackage = P("teacher-package");
         var scores = Packages.Select(name => evaluator.Evaluate(P(name), name == "teacher-package" ? null : teacherPackage)).ToList();
-        string report = Report(scores, scale, seed, P("shards"), output);
-        File.WriteAllText(P("REPORT.md"), report);
-        return P("REPORT.md");
+        ReportPlots.TrainingCurves(Runs.Select(run => (run, P(run))), P(CurvesFile));
+        ReportPlots.PerplexityVsSize(scores, P(SizeFile));
+        File.WriteAllText(P(ReportFile), Report(scores, scale, seed, P("shards"), output));
+        return P(ReportFile);
+    }
+
+    /// <summary>
+    /// The INT8 student as a shippable package in <paramref name="target"/> (replaced): its files,
+    /// the report and its figures, all pinned by the manifest so that a bundle carries them too.
+    /// </summary>
+    public static ModelManifest Ship(string output, string target)
+    {
+        var student = ModelPackage.Open(Path.Combine(output, "student-int8"));
+        if (Directory.Exists(target))
+            Directory.Delete(target, recursive: true);
+        Directory.CreateDirectory(target);
+        foreach (var file in student.Manifest.Files)
+            File.Copy(Path.Combine(student.Directory, file.Path), Path.Combine(target, file.Path));
+        foreach (string extra in new[] { ReportFile, CurvesFile, SizeFile })
+            File.Copy(Path.Combine(output, extra), Path.Combine(target, extra));
+        return ModelPackage.WriteManifest(target, files => student.Manifest with { Files = files });
     }
 
     private static string Report(List<PackageScore> s, RecipeScale scale, long seed, string shards, string output)
@@ -109,11 +133,14 @@ internal static class DefaultModelRecipe
         Bar("INT8 package at most 35% of the fp32 package's bytes", int8.PackageBytes <= fp32.PackageBytes * 0.35,
             $"{int8.PackageBytes:N0} of {fp32.PackageBytes:N0} = {(double)int8.PackageBytes / fp32.PackageBytes:P0}; model file alone {(double)int8.ModelBytes / fp32.ModelBytes:P0}");
         text.AppendLine("- met: exported graphs verify against TorchSharp (checked by the recipe; it stops otherwise)").AppendLine();
-        text.AppendLine("## Training curves (loss every logged step)").AppendLine();
+        text.AppendLine("## Figures").AppendLine();
+        text.AppendLine(c, $"![Training loss of the teacher, the distilled student and the baseline]({CurvesFile})").AppendLine();
+        text.AppendLine(c, $"![Held-out perplexity against package size]({SizeFile})").AppendLine();
+        text.AppendLine("Final training loss (mean of the last five logged steps):").AppendLine();
         foreach (string run in Runs)
         {
-            var rows = File.ReadAllLines(Path.Combine(output, run, "training", "log.csv")).Skip(1).Select(l => l.Split(',')).ToList();
-            text.Append("- ").Append(run).Append(": ").AppendLine(string.Join(" ", rows.Select(r => string.Create(c, $"{r[0]}:{double.Parse(r[2], c):F2}"))));
+            var log = TrainingLog.Read(Path.Combine(output, run));
+            text.AppendLine(c, $"- {run}: {log.TakeLast(5).Average(e => e.Loss):F3} at step {log[^1].Step} (cross-entropy {log.TakeLast(5).Average(e => e.CrossEntropy):F3})");
         }
         return text.ToString();
     }

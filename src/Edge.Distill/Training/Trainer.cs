@@ -57,9 +57,9 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
         var sampler = new WindowSampler(data, data.Index.Train, options.SequenceLength, options.Seed);
         var routing = new RoutingStatistics(gates.Count, gates.FirstOrDefault()?.Experts ?? 0);
         Directory.CreateDirectory(TrainingCheckpoints.Root(output));
-        string logPath = Path.Combine(TrainingCheckpoints.Root(output), "log.csv");
+        string logPath = TrainingLog.PathOf(output);
         if (resumeFrom is null || !File.Exists(logPath))
-            File.WriteAllText(logPath, "step,learning_rate,loss,cross_entropy,distillation,balance,grad_norm,tokens_per_second\n");
+            File.WriteAllText(logPath, TrainingLog.Header + "\n");
         int start = state?.Step ?? 0;
         long tokens = state?.TokensSeen ?? 0;
         double lastLoss = state?.Loss ?? double.NaN;

@@ -16,8 +16,8 @@ public sealed class RecipeTests
         string output = Path.Combine(TrainingFixture.Work, "recipe"), shipped = Path.Combine(TrainingFixture.Work, "recipe-package");
         Assert.AreEqual(0, DistillCli.Run("recipe", "--out", output, "--scale", "toy", "--corpus", RepositoryPaths.BrownCorpus, "--tokenizer", RepositoryPaths.DeepSeekV3Tokenizer, "--package", shipped));
         string report = File.ReadAllText(Path.Combine(output, "REPORT.md"));
-        foreach (string package in new[] { "teacher-package", "student-fp32", "student-int8", "student-int4", "baseline-fp32" })
-            StringAssert.Contains(report, $"(`{package}`)");
+        foreach (string folder in new[] { "teacher-package", "student-fp32", "student-int8", "student-int4", "baseline-fp32" })
+            StringAssert.Contains(report, $"(`{folder}`)");
         StringAssert.Contains(report, "## Quality bars");
         Assert.AreEqual(5, report.Split('\n').Count(line => line.StartsWith("- met", StringComparison.Ordinal) || line.StartsWith("- **missed**", StringComparison.Ordinal)));
         Assert.IsTrue(Directory.Exists(Path.Combine(output, "student-int8")) && File.Exists(Path.Combine(output, "student-int8", "manifest.json")));

@@ -8,20 +8,23 @@ internal static class ReportPlots
 {
     private const int Width = 900, Height = 540;
 
-    /// <summary>Total loss against step, one line per run (each a folder that `train` wrote).</summary>
+    /// <summary>
+    /// Cross-entropy on the training data against step, one line per run (each a folder that
+    /// `train` wrote): the term every run has, so runs with and without a teacher compare.
+    /// </summary>
     public static void TrainingCurves(IEnumerable<(string Name, string Run)> runs, string path)
     {
         var plot = new Plot();
         foreach (var (name, run) in runs)
         {
             var log = TrainingLog.Read(run);
-            var line = plot.Add.ScatterLine(log.Select(e => (double)e.Step).ToArray(), log.Select(e => e.Loss).ToArray());
+            var line = plot.Add.ScatterLine(log.Select(e => (double)e.Step).ToArray(), log.Select(e => e.CrossEntropy).ToArray());
             line.LegendText = name;
             line.LineWidth = 2;
         }
-        plot.Title("Training loss");
+        plot.Title("Training cross-entropy");
         plot.XLabel("step");
-        plot.YLabel("loss (cross-entropy + distillation + balance)");
+        plot.YLabel("cross-entropy on the training batch (nats)");
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, Width, Height);
     }

@@ -134,7 +134,7 @@ internal static class DefaultModelRecipe
             $"{int8.PackageBytes:N0} of {fp32.PackageBytes:N0} = {(double)int8.PackageBytes / fp32.PackageBytes:P0}; model file alone {(double)int8.ModelBytes / fp32.ModelBytes:P0}");
         text.AppendLine("- met: exported graphs verify against TorchSharp (checked by the recipe; it stops otherwise)").AppendLine();
         text.AppendLine("## Figures").AppendLine();
-        text.AppendLine(c, $"![Training loss of the teacher, the distilled student and the baseline]({CurvesFile})").AppendLine();
+        text.AppendLine(c, $"![Training cross-entropy of the teacher, the distilled student and the baseline]({CurvesFile})").AppendLine();
         text.AppendLine(c, $"![Held-out perplexity against package size]({SizeFile})").AppendLine();
         text.AppendLine("Final training loss (mean of the last five logged steps):").AppendLine();
         foreach (string run in Runs)

@@ -9,6 +9,7 @@ namespace Edge.Distill.Tests;
 [TestClass]
 public sealed class QuantizeEvalTests
 {
+    private static string s_run = null!;
     private static string s_fp32 = null!;
 
     [ClassInitialize]
@@ -17,6 +18,7 @@ public sealed class QuantizeEvalTests
         string run = Path.Combine(TrainingFixture.Work, $"quantize-{Guid.NewGuid():N}");
         Assert.AreEqual(0, DistillCli.Run("train", "--student", TrainingFixture.Student, "--data", TrainingFixture.Shards, "--out", run,
             "--steps", "40", "--batch-size", "4", "--seq-len", "32", "--warmup", "4", "--lr", "0.01", "--checkpoint-every", "40"));
+        s_run = run;
         s_fp32 = Path.Combine(run, "fp32");
         Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", run, "--out", s_fp32));
     }
@@ -42,7 +44,13 @@ public sealed class QuantizeEvalTests
             engine.Complete(package.Manifest.SmokeTest.Prompt, new GenerationSettings { MaxTokens = package.Manifest.SmokeTest.ExpectedIds.Count, StopAtEos = false }).CompletionIds.ToList());
 
         string report = Path.Combine(output, "REPORT.md");
-        Assert.AreEqual(0, DistillCli.Run("eval", "--teacher", s_fp32, "--package", output, "--data", TrainingFixture.Shards, "--windows", "8", "--seq-len", "32", "--report", report));
+        Assert.AreEqual(0, DistillCli.Run("eval", "--teacher", s_fp32, "--package", output, "--data", TrainingFixture.Shards, "--windows", "8", "--seq-len", "32", "--report", report,
+            "--training-run", s_run));
+        foreach (string figure in new[] { "REPORT-perplexity-vs-size.png", "REPORT-training.png" })
+        {
+            Assert.IsGreaterThan(5_000L, new FileInfo(Path.Combine(output, figure)).Length, figure);
+            StringAssert.Contains(File.ReadAllText(report), $"]({figure})");
+        }
         string[] rows = [.. File.ReadAllLines(report).Where(l => l.StartsWith("| deepseek", StringComparison.Ordinal))];
         Assert.HasCount(2, rows);
         var cells = rows[1].Split('|').Select(c => c.Trim()).ToArray();
@@ -84,6 +92,11 @@ public sealed class QuantizeEvalTests
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--method", "entropy"));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--calibration", TrainingFixture.Shards));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int4", "--scheme", "dynamic"));
+        Assert.AreEqual(2, DistillCli.Run("eval", "--package", s_fp32, "--data", TrainingFixture.Shards, "--windows", "2", "--training-run", s_run), "a figure needs --report");
+        var (code, errors) = DistillCli.RunCapturingErrors("eval", "--package", s_fp32, "--data", TrainingFixture.Shards, "--windows", "2",
+            "--report", Path.Combine(TrainingFixture.Work, "no-run.md"), "--training-run", TrainingFixture.Shards);
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(errors, "not a training run");
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8", "--scheme", "static"));
         Assert.AreEqual(0, DistillCli.Run("quantize", "--in", s_fp32, "--out", output, "--mode", "int8"));
         Assert.AreEqual(2, DistillCli.Run("quantize", "--in", output, "--out", output + "-again", "--mode", "int4"), "an already quantized package");

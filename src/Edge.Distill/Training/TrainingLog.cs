@@ -15,6 +15,8 @@ internal static class TrainingLog
     public static IReadOnlyList<TrainingLogEntry> Read(string output)
     {
         string path = PathOf(output);
+        if (!File.Exists(path))
+            throw new InvalidDataException($"{output} has no training/log.csv: not a training run folder (what `train --out` writes).");
         var lines = File.ReadAllLines(path);
         if (lines.Length == 0 || lines[0] != Header)
             throw new InvalidDataException($"{path} is not a training log (its first line should be '{Header}').");

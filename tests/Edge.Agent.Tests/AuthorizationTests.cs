@@ -20,7 +20,7 @@ public sealed class AuthorizationTests
 
     private static async Task<HttpStatusCode> PostAsync(LiveDaemon daemon, string? key)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent("""{"prompt":"Hi","max_tokens":2}""", Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent("""{"prompt":"Hi","max_tokens":2,"ignore_eos":true}""", Encoding.UTF8, "application/json") };
         if (key is not null)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await daemon.Client.SendAsync(request);

@@ -68,7 +68,7 @@ public sealed class BadInputTests
         using var unknown = await daemon.Client.GetAsync("/v1/nothing-here");
         Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
 
-        using var good = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hello","max_tokens":16}""", Encoding.UTF8, "application/json"));
+        using var good = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hello","max_tokens":16,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
         Assert.AreEqual(HttpStatusCode.OK, good.StatusCode);
         using var answer = JsonDocument.Parse(await good.Content.ReadAsStringAsync());
         Assert.AreEqual(16, answer.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());

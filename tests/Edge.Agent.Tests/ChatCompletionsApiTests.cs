@@ -90,7 +90,7 @@ public sealed class ChatCompletionsApiTests
               {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"read_sensor","arguments":"{\"id\": 7}"}}]},
               {"role":"tool","tool_call_id":"call_1","content":"{\"value\": 41}"},
               {"role":"user","content":[{"type":"text","text":"And "},{"type":"text","text":"now?"}]}
-            ],"max_tokens":3}
+            ],"max_tokens":3,"ignore_eos":true}
             """;
         using var response = await PostAsync(body);
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
@@ -129,7 +129,7 @@ public sealed class ChatCompletionsApiTests
         Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         StringAssert.Contains(json.RootElement.GetProperty("error").GetProperty("message").GetString(), messagePart);
-        using var ok = await PostAsync("""{"messages":[{"role":"user","content":"still there?"}],"max_tokens":2}""");
+        using var ok = await PostAsync("""{"messages":[{"role":"user","content":"still there?"}],"max_tokens":2,"ignore_eos":true}""");
         Assert.AreEqual(HttpStatusCode.OK, ok.StatusCode);
     }
 

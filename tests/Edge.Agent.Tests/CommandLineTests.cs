@@ -66,7 +66,7 @@ public sealed class CommandLineTests
     [TestMethod]
     public void GeneratePrintsACompletion()
     {
-        var (exit, stdout, stderr) = Run("", "generate", "--prompt", "Hello", "--max-tokens", "5");
+        var (exit, stdout, stderr) = Run("", "generate", "--prompt", "Hello", "--max-tokens", "5", "--ignore-eos");
         Assert.AreEqual(0, exit, stderr);
         Assert.IsFalse(string.IsNullOrWhiteSpace(stdout));
         StringAssert.Contains(stderr, "5 completion tokens");

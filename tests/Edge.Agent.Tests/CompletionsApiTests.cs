@@ -21,7 +21,7 @@ public sealed class CompletionsApiTests
     [TestMethod]
     public async Task AnswersInOpenAiShapeWithTheRequestedTokenCount()
     {
-        using var response = await PostAsync("""{"prompt":"Hello","max_tokens":16}""");
+        using var response = await PostAsync("""{"prompt":"Hello","max_tokens":16,"ignore_eos":true}""");
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = json.RootElement;
@@ -41,8 +41,8 @@ public sealed class CompletionsApiTests
     public async Task TheAnswerIsTheEnginesGreedyCompletion()
     {
         using var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-        var expected = engine.Complete("The pump on line 3", new GenerationSettings { MaxTokens = 12 });
-        using var response = await PostAsync("""{"model":"deepseek-edge","prompt":"The pump on line 3","max_tokens":12,"temperature":0,"n":1,"stream":false}""");
+        var expected = engine.Complete("The pump on line 3", new GenerationSettings { MaxTokens = 12, StopAtEos = false });
+        using var response = await PostAsync("""{"model":"deepseek-edge","prompt":"The pump on line 3","max_tokens":12,"ignore_eos":true,"temperature":0,"n":1,"stream":false}""");
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.AreEqual(expected.Text, json.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
@@ -65,6 +65,7 @@ public sealed class CompletionsApiTests
     [DataRow("""{"prompt":"x","max_tokens":1e12}""", "max_tokens", "must be an integer")]
     [DataRow("""{"prompt":"x","max_tokens":5000}""", "max_tokens", "context length")]
     [DataRow("""{"prompt":"x","model":7}""", "model", "must be a string")]
+    [DataRow("""{"prompt":"x","ignore_eos":"yes"}""", "ignore_eos", "must be a boolean")]
     [DataRow("""{"prompt":"x","n":2}""", "n", "'n' must be 1")]
     [DataRow("""{"prompt":"x","stream_options":{"include_usage":true}}""", "stream_options", "only allowed")]
     [DataRow("""{"prompt":"x","stream":true,"stream_options":[]}""", "stream_options", "must be an object")]
@@ -97,7 +98,7 @@ public sealed class CompletionsApiTests
     public async Task RefusesAPromptLongerThanTheContext()
     {
         string prompt = string.Concat(Enumerable.Repeat("word ", 1100));
-        using var response = await PostAsync(JsonSerializer.Serialize(new { prompt, max_tokens = 1 }));
+        using var response = await PostAsync(JsonSerializer.Serialize(new { prompt, max_tokens = 1, ignore_eos = true }));
         Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         StringAssert.Contains(json.RootElement.GetProperty("error").GetProperty("message").GetString(), "exceeds the model's context length of 1024 tokens");
@@ -149,7 +150,7 @@ public sealed class CompletionsApiTests
     [TestMethod]
     public async Task TheSameSeedGivesTheSameSampledText()
     {
-        const string body = """{"prompt":"Shift report","max_tokens":10,"temperature":1.2,"top_p":0.9,"seed":123}""";
+        const string body = """{"prompt":"Shift report","max_tokens":10,"ignore_eos":true,"temperature":1.2,"top_p":0.9,"seed":123}""";
         using var first = await PostAsync(body);
         using var second = await PostAsync(body);
         using var a = JsonDocument.Parse(await first.Content.ReadAsStringAsync());
@@ -170,7 +171,7 @@ public sealed class CompletionsApiTests
 
     private static async Task AssertStillServingAsync()
     {
-        using var response = await PostAsync("""{"prompt":"still there?","max_tokens":2}""");
+        using var response = await PostAsync("""{"prompt":"still there?","max_tokens":2,"ignore_eos":true}""");
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
     }
 }

@@ -36,7 +36,7 @@ public sealed class HttpsTests
             },
         };
         using var client = new HttpClient(handler) { BaseAddress = daemon.Client.BaseAddress };
-        using var response = await client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Secure hello","max_tokens":3}""", Encoding.UTF8, "application/json"));
+        using var response = await client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Secure hello","max_tokens":3,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
         Assert.AreEqual(certificate.Thumbprint, served);
         Directory.Delete(folder, recursive: true);

@@ -16,7 +16,7 @@ public sealed partial class MetricsTests
         for (int i = 0; i < 3; i++)
         {
             // Different prompts, so the response cache does not answer the repeats.
-            using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent($$"""{"prompt":"Hello {{i}}","max_tokens":5}""", Encoding.UTF8, "application/json"));
+            using var ok = await daemon.Client.PostAsync("/v1/completions", new StringContent($$"""{"prompt":"Hello {{i}}","max_tokens":5,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
             Assert.IsTrue(ok.IsSuccessStatusCode);
         }
         using var bad = await daemon.Client.PostAsync("/v1/completions", new StringContent("nope", Encoding.UTF8, "application/json"));

@@ -13,7 +13,7 @@ public sealed class OverloadTests
     {
         await using var daemon = await LiveDaemon.StartAsync("--Scheduler:MaxBatchSize=1", "--Scheduler:MaxQueue=1", "--Scheduler:MaxWaitMs=0");
         var requests = Enumerable.Range(0, 8).Select(i => daemon.Client.PostAsync("/v1/completions",
-            new StringContent($$"""{"prompt":"Request {{i}}","max_tokens":150}""", Encoding.UTF8, "application/json"))).ToList();
+            new StringContent($$"""{"prompt":"Request {{i}}","max_tokens":150,"ignore_eos":true}""", Encoding.UTF8, "application/json"))).ToList();
         var responses = await Task.WhenAll(requests);
         var overloaded = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
         var served = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();

@@ -21,7 +21,7 @@ public sealed class RequestLimitTests
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
             {
-                Content = new StringContent($$"""{"prompt":"{{prompt}}","max_tokens":400}""", Encoding.UTF8, "application/json"),
+                Content = new StringContent($$"""{"prompt":"{{prompt}}","max_tokens":400,"ignore_eos":true}""", Encoding.UTF8, "application/json"),
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             return daemon.Client.SendAsync(request);
@@ -50,7 +50,7 @@ public sealed class RequestLimitTests
         using var tooLong = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"one two three four five six seven eight nine ten","max_tokens":2}""", Encoding.UTF8, "application/json"));
         Assert.AreEqual(HttpStatusCode.BadRequest, tooLong.StatusCode);
         StringAssert.Contains(await tooLong.Content.ReadAsStringAsync(), "limit is 8");
-        using var fine = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"short","max_tokens":32}""", Encoding.UTF8, "application/json"));
+        using var fine = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"short","max_tokens":32,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
         Assert.AreEqual(HttpStatusCode.OK, fine.StatusCode);
     }
 }

@@ -21,9 +21,9 @@ public sealed class ResponseCacheTests
     [TestMethod]
     public async Task DeterministicAnswersComeFromTheCacheAlsoAfterARestart()
     {
-        const string greedy = """{"prompt":"Cache me","max_tokens":8}""";
-        const string seeded = """{"prompt":"Cache me","max_tokens":8,"temperature":0.9,"seed":4}""";
-        const string random = """{"prompt":"Cache me","max_tokens":8,"temperature":0.9}""";
+        const string greedy = """{"prompt":"Cache me","max_tokens":8,"ignore_eos":true}""";
+        const string seeded = """{"prompt":"Cache me","max_tokens":8,"ignore_eos":true,"temperature":0.9,"seed":4}""";
+        const string random = """{"prompt":"Cache me","max_tokens":8,"ignore_eos":true,"temperature":0.9}""";
         string state;
         string first;
         await using (var daemon = await LiveDaemon.StartAsync())
@@ -35,7 +35,7 @@ public sealed class ResponseCacheTests
             Assert.AreEqual("miss", (await AskAsync(daemon, seeded)).Cache);
             Assert.AreEqual("hit", (await AskAsync(daemon, seeded)).Cache);
             Assert.AreEqual("bypass", (await AskAsync(daemon, random)).Cache);
-            Assert.AreEqual("miss", (await AskAsync(daemon, """{"prompt":"Cache me","max_tokens":9}""")).Cache, "another setting is another question");
+            Assert.AreEqual("miss", (await AskAsync(daemon, """{"prompt":"Cache me","max_tokens":9,"ignore_eos":true}""")).Cache, "another setting is another question");
             StringAssert.Contains(await daemon.Client.GetStringAsync("/metrics"), "dsedge_cache_lookups_total{result=\"hit\"} 2");
         }
         await using (var restarted = await LiveDaemon.StartWithStateAsync(state))

@@ -21,8 +21,8 @@ public sealed class SoakTests
         {
             // Distinct prompts so the response cache does not answer, mixed routes, some streamed.
             string body = i % 2 == 0
-                ? $$"""{"prompt":"Soak {{i}}","max_tokens":3,"stream":{{(i % 4 == 0 ? "true" : "false")}}}"""
-                : $$"""{"messages":[{"role":"user","content":"Soak {{i}}"}],"max_tokens":3}""";
+                ? $$"""{"prompt":"Soak {{i}}","max_tokens":3,"ignore_eos":true,"stream":{{(i % 4 == 0 ? "true" : "false")}}}"""
+                : $$"""{"messages":[{"role":"user","content":"Soak {{i}}"}],"max_tokens":3,"ignore_eos":true}""";
             using var response = await daemon.Client.PostAsync(routes[i % 2], new StringContent(body, Encoding.UTF8, "application/json"));
             Assert.IsTrue(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
             await response.Content.ReadAsStringAsync();

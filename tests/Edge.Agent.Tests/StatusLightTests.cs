@@ -51,7 +51,7 @@ public sealed class StatusLightTests
         if (Directory.EnumerateFiles("/dev", "gpiochip*").Any())
             Assert.Inconclusive("This machine has a GPIO chip; the test is about machines without one.");
         await using var daemon = await LiveDaemon.StartAsync("--Gpio:ReadyPin=17", "--Gpio:BusyPin=27");
-        using var response = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hi","max_tokens":2}""", Encoding.UTF8, "application/json"));
+        using var response = await daemon.Client.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hi","max_tokens":2,"ignore_eos":true}""", Encoding.UTF8, "application/json"));
         Assert.IsTrue(response.IsSuccessStatusCode);
         for (int i = 0; i < 50 && !daemon.LoggedProblems.Any(p => p.Contains("GPIO", StringComparison.Ordinal)); i++)
             await Task.Delay(20);

@@ -67,7 +67,7 @@ public sealed class Arm64EmulationTests
             }
             TestContext.WriteLine($"{name}: start to /healthz {clock.ElapsedMilliseconds} ms");
             var response = await client.PostAsync("/v1/completions",
-                new StringContent("""{"prompt":"The press on line 3","max_tokens":16,"temperature":0}""", Encoding.UTF8, "application/json"));
+                new StringContent("""{"prompt":"The press on line 3","max_tokens":16,"ignore_eos":true,"temperature":0}""", Encoding.UTF8, "application/json"));
             string body = await response.Content.ReadAsStringAsync();
             Assert.IsTrue(response.IsSuccessStatusCode, body);
             using var json = JsonDocument.Parse(body);

@@ -11,11 +11,12 @@ internal static class GenerateCommand
         var model = new Option<string>("--model") { Description = "Model package folder (default: the embedded default model)." };
         var prompt = new Option<string>("--prompt") { Description = "Prompt to complete.", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens to generate at most.", DefaultValueFactory = _ => GenerationSettings.DefaultMaxTokens };
-        var command = new Command("generate", "Print a completion of a prompt.") { model, prompt, maxTokens };
+        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past the end-of-sequence token, up to --max-tokens." };
+        var command = new Command("generate", "Print a completion of a prompt.") { model, prompt, maxTokens, ignoreEos };
         command.SetAction(result =>
         {
             using var engine = InferenceEngine.Load(result.GetValue(model) ?? AgentDefaults.ModelDirectory);
-            var completion = engine.Complete(result.GetValue(prompt)!, new GenerationSettings { MaxTokens = result.GetValue(maxTokens) });
+            var completion = engine.Complete(result.GetValue(prompt)!, new GenerationSettings { MaxTokens = result.GetValue(maxTokens), StopAtEos = !result.GetValue(ignoreEos) });
             Console.WriteLine(completion.Text);
             Console.Error.WriteLine($"[{completion.PromptIds.Count} prompt tokens, {completion.CompletionIds.Count} completion tokens, finish: {completion.FinishReason.ToString().ToLowerInvariant()}]");
             return 0;

@@ -15,7 +15,7 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
         "model", "max_tokens", "user", "n", "stream", "stream_options", "temperature", "top_p", "seed", "stop",
         "presence_penalty", "frequency_penalty",
         // Common extensions (vLLM, llama.cpp):
-        "top_k", "min_p", "repetition_penalty",
+        "top_k", "min_p", "repetition_penalty", "ignore_eos",
     };
 
     public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
@@ -41,6 +41,8 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
             FrequencyPenalty = OptionalFloat(root, "frequency_penalty") ?? 0f,
             Seed = OptionalLong(root, "seed"),
             StopStrings = ReadStop(root),
+            // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
+            StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
         };
         return new GenerationParameters(settings, stream, includeUsage, model);
     }

@@ -28,7 +28,7 @@ public sealed class MqttOtaTests
         Assert.AreEqual("0.1.0", installed.GetProperty("previous_version").GetString());
         await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/status" && m.Payload.Contains("\"version\":\"0.7.0\"", StringComparison.Ordinal));
 
-        await setup.RequestAsync("""{"id":"after-update","prompt":"Hello","max_tokens":2}""");
+        await setup.RequestAsync("""{"id":"after-update","prompt":"Hello","max_tokens":2,"ignore_eos":true}""");
         Assert.AreEqual(2, (await setup.AnswerAsync("after-update")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
 
         // Outcomes of updates from elsewhere (here the HTTP route) are published too.

@@ -14,7 +14,7 @@ public sealed class MqttRequestResponseTests
     {
         await using var setup = await MqttSetup.StartAsync();
         byte[] correlation = [1, 2, 3, 250];
-        await setup.RequestAsync("""{"id":"r1","prompt":"Hello","max_tokens":6}""", "replies/station-7", correlation);
+        await setup.RequestAsync("""{"id":"r1","prompt":"Hello","max_tokens":6,"ignore_eos":true}""", "replies/station-7", correlation);
         var answer = await setup.Equipment.WaitForAsync(m => m.Topic == "replies/station-7");
 
         CollectionAssert.AreEqual(correlation, answer.CorrelationData);
@@ -22,7 +22,7 @@ public sealed class MqttRequestResponseTests
         Assert.AreEqual("r1", json.GetProperty("id").GetString());
         Assert.AreEqual("text_completion", json.GetProperty("object").GetString());
         Assert.AreEqual(6, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
-        var http = await setup.Daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Hello", max_tokens = 6 });
+        var http = await setup.Daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Hello", max_tokens = 6, ignore_eos = true });
         using var httpJson = JsonDocument.Parse(await http.Content.ReadAsStringAsync());
         Assert.AreEqual(httpJson.RootElement.GetProperty("choices")[0].GetProperty("text").GetString(), json.GetProperty("choices")[0].GetProperty("text").GetString());
     }
@@ -31,7 +31,7 @@ public sealed class MqttRequestResponseTests
     public async Task AnswersAChatRequestFromAnMqtt311ClientOnTheDeviceResponseTopic()
     {
         await using var setup = await MqttSetup.StartAsync(MqttProtocolVersion.V311);
-        await setup.RequestAsync("""{"id":"chat-1","messages":[{"role":"user","content":"Status of line 3?"}],"max_tokens":4}""");
+        await setup.RequestAsync("""{"id":"chat-1","messages":[{"role":"user","content":"Status of line 3?"}],"max_tokens":4,"ignore_eos":true}""");
         var json = (await setup.AnswerAsync("chat-1")).Json;
         Assert.AreEqual("chat.completion", json.GetProperty("object").GetString());
         Assert.AreEqual("assistant", json.GetProperty("choices")[0].GetProperty("message").GetProperty("role").GetString());
@@ -42,7 +42,7 @@ public sealed class MqttRequestResponseTests
     public async Task ADaemonOnMqtt311AnswersToo()
     {
         await using var setup = await MqttSetup.StartAsync(MqttProtocolVersion.V311, daemonConfiguration: "--Mqtt:ProtocolVersion=3.1.1");
-        await setup.RequestAsync("""{"id":"old-1","prompt":"Hello","max_tokens":3}""");
+        await setup.RequestAsync("""{"id":"old-1","prompt":"Hello","max_tokens":3,"ignore_eos":true}""");
         Assert.AreEqual(3, (await setup.AnswerAsync("old-1")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
@@ -72,7 +72,7 @@ public sealed class MqttRequestResponseTests
     public async Task StreamsNumberedDeltasThenTheFinalAnswer()
     {
         await using var setup = await MqttSetup.StartAsync();
-        await setup.RequestAsync("""{"id":"s1","prompt":"Hello","max_tokens":12,"stream":true}""");
+        await setup.RequestAsync("""{"id":"s1","prompt":"Hello","max_tokens":12,"ignore_eos":true,"stream":true}""");
         var final = (await setup.AnswerAsync("s1")).Json;
         var deltas = setup.Equipment.Received.Where(m => m.Topic == $"{setup.Root}/response/s1/stream").Select(m => m.Json).ToList();
         Assert.IsNotEmpty(deltas);
@@ -84,7 +84,7 @@ public sealed class MqttRequestResponseTests
     public async Task ARepeatedIdIsAnsweredOnceAndTheStoredAnswerSentAgain()
     {
         await using var setup = await MqttSetup.StartAsync();
-        const string request = """{"id":"dup-1","prompt":"Hello","max_tokens":5,"temperature":1.0}""";
+        const string request = """{"id":"dup-1","prompt":"Hello","max_tokens":5,"ignore_eos":true,"temperature":1.0}""";
         await setup.RequestAsync(request);
         var first = await setup.AnswerAsync("dup-1");
         await setup.RequestAsync(request);
@@ -99,7 +99,7 @@ public sealed class MqttRequestResponseTests
     public async Task AHundredRequestsInFlightAllGetTheirAnswer()
     {
         await using var setup = await MqttSetup.StartAsync();
-        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => setup.RequestAsync($$"""{"id":"many-{{i}}","prompt":"Request {{i}}","max_tokens":8}""")));
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => setup.RequestAsync($$"""{"id":"many-{{i}}","prompt":"Request {{i}}","max_tokens":8,"ignore_eos":true}""")));
         var answers = await setup.Equipment.WaitForCountAsync(m => m.Topic.Contains("/response/many-", StringComparison.Ordinal), 100, TimeSpan.FromSeconds(120));
         var ids = answers.Select(m => m.Json.GetProperty("id").GetString()).ToHashSet();
         Assert.HasCount(100, ids);
@@ -122,7 +122,7 @@ public sealed class MqttRequestResponseTests
             ("""{"id":"no-prompt"}""", null, $"{setup.Root}/response/no-prompt", "'prompt' is required"),
             ("""{"id":"bad-messages","messages":"hi"}""", null, $"{setup.Root}/response/bad-messages", "'messages' must be an array"),
             ("""{"id":"unknown","prompt":"Hello","frobnicate":1}""", null, $"{setup.Root}/response/unknown", "'frobnicate' is not supported"),
-            ("""{"id":"too-long","prompt":"Hello","max_tokens":100000}""", null, $"{setup.Root}/response/too-long", "max_tokens"),
+            ("""{"id":"too-long","prompt":"Hello","max_tokens":100000,"ignore_eos":true}""", null, $"{setup.Root}/response/too-long", "max_tokens"),
             ("""{"id":"hot","prompt":"Hello","temperature":-1}""", "replies/errs", "replies/errs", "temperature"),
             ($$"""{"id":"huge","prompt":"{{new string('x', 10_000)}}"}""", "replies/huge", "replies/huge", "limit is 4096"),
         };
@@ -136,7 +136,7 @@ public sealed class MqttRequestResponseTests
         }
         await setup.Equipment.WaitForAsync(m => m.Topic == errors && m.Payload.Contains("UTF-8", StringComparison.Ordinal));
 
-        await setup.RequestAsync("""{"id":"after","prompt":"Hello","max_tokens":2}""");
+        await setup.RequestAsync("""{"id":"after","prompt":"Hello","max_tokens":2,"ignore_eos":true}""");
         Assert.AreEqual(2, (await setup.AnswerAsync("after")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         Assert.IsEmpty(setup.Daemon.LoggedProblems.Where(p => p.StartsWith("Error", StringComparison.Ordinal)), string.Join("\n", setup.Daemon.LoggedProblems));
     }

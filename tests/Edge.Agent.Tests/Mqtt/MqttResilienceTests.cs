@@ -12,7 +12,7 @@ public sealed class MqttResilienceTests
         await using var setup = await MqttSetup.StartAsync(MqttProtocolVersion.V500, persistentEquipment: true);
         var ids = Enumerable.Range(0, 50).Select(i => $"outage-{i}").ToList();
         foreach (string id in ids)
-            await setup.RequestAsync($$"""{"id":"{{id}}","prompt":"Report {{id}}","max_tokens":48}""");
+            await setup.RequestAsync($$"""{"id":"{{id}}","prompt":"Report {{id}}","max_tokens":48,"ignore_eos":true}""");
         await setup.Equipment.WaitForCountAsync(IsAnswer, 3);
 
         setup.Broker.Stop();
@@ -47,7 +47,7 @@ public sealed class MqttResilienceTests
         {
             await equipment.WaitForAsync(m => m.Topic == $"{root}/status" && m.Payload.Contains("\"online\"", StringComparison.Ordinal));
             foreach (string id in ids)
-                await equipment.PublishAsync($"{root}/request", $$"""{"id":"{{id}}","prompt":"Shift report {{id}}","max_tokens":400,"stop":[]}""");
+                await equipment.PublishAsync($"{root}/request", $$"""{"id":"{{id}}","prompt":"Shift report {{id}}","max_tokens":400,"ignore_eos":true,"stop":[]}""");
             while (await daemon.MetricAsync("dsedge_mqtt_requests_total{result=\"accepted\"}") < ids.Count)
                 await Task.Delay(10);
             broker.Stop(); // answers now pile up in the outbox

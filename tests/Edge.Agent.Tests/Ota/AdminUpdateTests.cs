@@ -51,7 +51,7 @@ public sealed class AdminUpdateTests
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
                 {
-                    Content = new StringContent($$"""{"prompt":"Client {{i}} asks","max_tokens":24,"stream":true,"temperature":0.8}""", Encoding.UTF8, "application/json"),
+                    Content = new StringContent($$"""{"prompt":"Client {{i}} asks","max_tokens":24,"ignore_eos":true,"stream":true,"temperature":0.8}""", Encoding.UTF8, "application/json"),
                 };
                 using var response = await daemon.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                 string body = await response.Content.ReadAsStringAsync();
@@ -103,7 +103,7 @@ public sealed class AdminUpdateTests
             Assert.AreEqual(expected, status, body);
             StringAssert.Contains(body, reason);
             Assert.AreEqual("0.1.0", await UpdateRequests.VersionAsync(daemon.Client));
-            var completion = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Still there?", max_tokens = 2 });
+            var completion = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Still there?", max_tokens = 2, ignore_eos = true });
             Assert.AreEqual(HttpStatusCode.OK, completion.StatusCode);
         }
         string models = Path.Combine(daemon.StateDirectory, "models");

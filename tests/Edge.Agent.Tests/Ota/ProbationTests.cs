@@ -54,7 +54,7 @@ public sealed class ProbationTests
 
         var model = daemon.Services.GetRequiredService<ModelSlot>().Current;
         Assert.AreEqual("0.2.0", model.Version);
-        var answer = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "On probation", max_tokens = 3 });
+        var answer = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "On probation", max_tokens = 3, ignore_eos = true });
         Assert.AreEqual(HttpStatusCode.OK, answer.StatusCode);
         Assert.AreEqual(1, model.Health.Finished, "a finished generation is counted on the model that ran it");
         // No model here fails at run time after passing its smoke test, so the engine faults the
@@ -117,7 +117,7 @@ public sealed class ProbationTests
             StringAssert.Contains(last.GetProperty("reason").GetString(), "stopped uncleanly 3 times");
             Assert.IsFalse(Directory.Exists(Path.Combine(state, "models", "0.2.0")));
             Assert.IsTrue(daemon.Output.Any(line => line.Contains("Rolled version 0.2.0 back", StringComparison.Ordinal)), string.Join("\n", daemon.Output));
-            var completion = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Back on the old model", max_tokens = 2 });
+            var completion = await daemon.Client.PostAsJsonAsync("/v1/completions", new { prompt = "Back on the old model", max_tokens = 2, ignore_eos = true });
             Assert.AreEqual(HttpStatusCode.OK, completion.StatusCode);
         }
         finally

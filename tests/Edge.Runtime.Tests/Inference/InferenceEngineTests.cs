@@ -83,8 +83,10 @@ public sealed class InferenceEngineTests
     {
         using var options = new SessionOptions();
         using var session = ModelSession.Open(s_engine.Package, options);
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.DefaultModel, "config.json")));
+        int layers = config.RootElement.GetProperty("num_hidden_layers").GetInt32();
         CollectionAssert.AreEquivalent(
-            Enumerable.Range(0, 3).SelectMany(l => new[] { $"past_key_values.{l}.kv_latent", $"past_key_values.{l}.k_rope" }).ToList(),
+            Enumerable.Range(0, layers).SelectMany(l => new[] { $"past_key_values.{l}.kv_latent", $"past_key_values.{l}.k_rope" }).ToList(),
             session.StateNames.ToList());
     }
 

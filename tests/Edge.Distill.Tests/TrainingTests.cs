@@ -89,6 +89,28 @@ public sealed class TrainingTests
     }
 
     [TestMethod]
+    public void AVocabularyMapLetsATeacherWithALargerVocabularyTeach()
+    {
+        // The default model's tokenizer has 8,000 merges; the fixture student's, its first 2,000.
+        string output = Run("mapped");
+        Assert.AreEqual(0, DistillCli.Run(Train(output, 2, "--teacher", RepositoryPaths.DefaultModel, "--vocab-map", "auto")));
+        var kd = Log(output).Select(r => double.Parse(r[4], CultureInfo.InvariantCulture)).ToList();
+        Assert.IsTrue(kd.All(v => v > 0 && double.IsFinite(v)), $"kd {string.Join(", ", kd)}");
+    }
+
+    [TestMethod]
+    public void AVocabularyMapIsRefusedWhereTheStudentHasTokensTheTeacherLacks()
+    {
+        string student = Run("wide-student");
+        Assert.AreEqual(0, DistillCli.Run("init", "--preset", "tiny", "--seed", "3", "--tokenizer", RepositoryPaths.DefaultModel, "--out", student));
+        var (code, errors) = DistillCli.RunCapturingErrors(Train(Run("wide"), 2, "--student", student, "--teacher-checkpoint", TrainingFixture.Student, "--vocab-map", "auto"));
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(errors, "is not in the teacher's vocabulary");
+        Assert.AreEqual(2, DistillCli.Run(Train(Run("map-file"), 2, "--teacher", RepositoryPaths.DefaultModel, "--vocab-map", "map.json")));
+        Assert.AreEqual(2, DistillCli.Run(Train(Run("map-alone"), 2, "--vocab-map", "auto")));
+    }
+
+    [TestMethod]
     public void ANaNLossStopsAtItsStepAndLeavesTheLastGoodCheckpoint()
     {
         string output = Run("diverged");

@@ -13,6 +13,7 @@ internal static class TrainCommand
         var student = new Option<string>("--student") { Description = "Student checkpoint folder to start from (edge-distill init).", Required = true };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher model package (anything Edge.Runtime runs)." };
         var teacherCheckpoint = new Option<string?>("--teacher-checkpoint") { Description = "Teacher as a TorchSharp checkpoint folder." };
+        var vocabularyMap = new Option<string?>("--vocab-map") { Description = "auto: a teacher with another tokenizer, matched to the student's tokens by string (every student token must be a teacher token)." };
         var data = new Option<string>("--data") { Description = "Shards folder (edge-distill data).", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder: the trained checkpoint, and training/ with checkpoints, log.csv and routing.log. A rerun with the same folder resumes.", Required = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => defaults.Steps, Description = "Optimizer steps." };
@@ -36,7 +37,7 @@ internal static class TrainCommand
         var logEvery = new Option<int>("--log-every") { DefaultValueFactory = _ => defaults.LogEvery, Description = "Steps between log.csv lines." };
         var command = new Command("train", "Train a student on shards: cross-entropy, knowledge distillation from a teacher, MoE balancing.")
         {
-            student, teacher, teacherCheckpoint, data, output, steps, batch, length, accumulation, lr, minLr, warmup, decay, clip, precision, seed,
+            student, teacher, teacherCheckpoint, vocabularyMap, data, output, steps, batch, length, accumulation, lr, minLr, warmup, decay, clip, precision, seed,
             kdWeight, temperature, direction, balance, biasRate, checkpointEvery, logEvery, stopAt,
         };
         command.SetAction(result =>
@@ -52,9 +53,18 @@ internal static class TrainCommand
             };
             if (result.GetValue(teacher) is not null && result.GetValue(teacherCheckpoint) is not null)
                 throw new ArgumentException("Give --teacher or --teacher-checkpoint, not both.");
-            using Teacher? model = result.GetValue(teacher) is { } package ? new PackageTeacher(package)
+            if (result.GetValue(vocabularyMap) is { } map && map != "auto")
+                throw new ArgumentException($"--vocab-map '{map}' is not supported; 'auto' matches the tokenizers by token string.");
+            Teacher? model = result.GetValue(teacher) is { } package ? new PackageTeacher(package)
                 : result.GetValue(teacherCheckpoint) is { } checkpoint ? new CheckpointTeacher(checkpoint)
                 : null;
+            if (result.GetValue(vocabularyMap) is not null)
+            {
+                if (model is null)
+                    throw new ArgumentException("--vocab-map needs a teacher (--teacher or --teacher-checkpoint).");
+                model = WithVocabularyMap(model, result.GetValue(student)!);
+            }
+            using var _ = model;
             var shards = TokenShards.Open(result.GetValue(data)!);
             var trained = new Trainer(result.GetValue(student)!, shards, model, result.GetValue(output)!, options, Console.WriteLine, result.GetValue(stopAt)).Run();
             if (trained.Steps < options.Steps)
@@ -63,5 +73,18 @@ internal static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    private static MappedTeacher WithVocabularyMap(Teacher teacher, string student)
+    {
+        try
+        {
+            return new MappedTeacher(teacher, VocabularyMap.Between(teacher.TokenizerDirectory, student), student);
+        }
+        catch
+        {
+            teacher.Dispose();
+            throw;
+        }
     }
 }

@@ -15,6 +15,9 @@ internal abstract class Teacher : IDisposable
 
     public abstract string Description { get; }
 
+    /// <summary>The folder holding the teacher's tokenizer.json.</summary>
+    public abstract string TokenizerDirectory { get; }
+
     /// <summary>Logits for every position of each row, [batch, length, vocabulary or more], no gradient.</summary>
     public abstract Tensor Logits(long[] ids, int batch, int length);
 
@@ -32,7 +35,35 @@ internal abstract class Teacher : IDisposable
         string student = HashTokenizer(studentDirectory);
         if (student != TokenizerSha256)
             throw new ArgumentException($"The teacher ({Description}) and the student have different vocabularies (tokenizer.json sha256 {TokenizerSha256[..12]} vs {student[..12]}); " +
-                "distillation compares their logits token by token, so both need the same tokenizer. A vocabulary map is not supported.");
+                "distillation compares their logits token by token, so both need the same tokenizer, or --vocab-map auto when every student token is also a teacher token.");
+    }
+}
+
+/// <summary>
+/// A teacher with another vocabulary, seen through a <see cref="VocabularyMap"/>: the student's
+/// ids are translated to the teacher's before it runs, and its logits are gathered back in the
+/// student's order. The teacher thus reads the student's tokenization of the text (a valid, if not
+/// its preferred, spelling) and its distribution is renormalised over the tokens the student has.
+/// </summary>
+internal sealed class MappedTeacher(Teacher inner, VocabularyMap map, string studentDirectory) : Teacher
+{
+    private readonly Tensor _gather = tensor(map.TeacherIds);
+
+    public override string TokenizerSha256 { get; } = HashTokenizer(studentDirectory);
+    public override string Description => $"{inner.Description} through a vocabulary map ({map.TeacherIds.Length} student tokens)";
+    public override string TokenizerDirectory => studentDirectory;
+
+    public override Tensor Logits(long[] ids, int batch, int length)
+    {
+        var translated = ids.Select(id => id < map.TeacherIds.Length ? map.TeacherIds[id] : throw new InvalidDataException($"Token id {id} is outside the student's vocabulary.")).ToArray();
+        using var teacherLogits = inner.Logits(translated, batch, length);
+        return teacherLogits.index_select(-1, _gather);
+    }
+
+    public override void Dispose()
+    {
+        _gather.Dispose();
+        inner.Dispose();
     }
 }
 
@@ -47,11 +78,13 @@ internal sealed class PackageTeacher : Teacher
         var package = ModelPackage.Open(packageDirectory);
         _session = ModelSession.Open(package, _options);
         TokenizerSha256 = HashTokenizer(package.Directory);
+        TokenizerDirectory = package.Directory;
         Description = $"package {package.Manifest.Name} {package.Manifest.Version}";
     }
 
     public override string TokenizerSha256 { get; }
     public override string Description { get; }
+    public override string TokenizerDirectory { get; }
 
     public override Tensor Logits(long[] ids, int batch, int length)
     {
@@ -86,11 +119,13 @@ internal sealed class CheckpointTeacher : Teacher
         _model = Checkpoint.Load(checkpointDirectory);
         _model.eval();
         TokenizerSha256 = HashTokenizer(checkpointDirectory);
+        TokenizerDirectory = checkpointDirectory;
         Description = $"checkpoint {checkpointDirectory}";
     }
 
     public override string TokenizerSha256 { get; }
     public override string Description { get; }
+    public override string TokenizerDirectory { get; }
 
     public override Tensor Logits(long[] ids, int batch, int length)
     {

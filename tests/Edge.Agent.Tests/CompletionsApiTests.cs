@@ -33,8 +33,24 @@ public sealed class CompletionsApiTests
         var usage = root.GetProperty("usage");
         int completionTokens = usage.GetProperty("completion_tokens").GetInt32();
         Assert.AreEqual(usage.GetProperty("prompt_tokens").GetInt32() + completionTokens, usage.GetProperty("total_tokens").GetInt32());
-        // 16 tokens unless the model chose to stop, which finish_reason then says.
-        Assert.AreEqual(completionTokens == 16 ? "length" : "stop", choice.GetProperty("finish_reason").GetString());
+        Assert.AreEqual(16, completionTokens);
+        Assert.AreEqual("length", choice.GetProperty("finish_reason").GetString());
+    }
+
+    [TestMethod]
+    public async Task TheEndOfSequenceTokenEndsAnAnswerUnlessIgnoreEosIsSet()
+    {
+        using var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
+        var natural = engine.Complete("Hello", new GenerationSettings { MaxTokens = 64 });
+        Assert.AreEqual(FinishReason.Stop, natural.FinishReason, "precondition: the default model ends its answer to 'Hello' within 64 tokens");
+
+        using var ended = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Hello","max_tokens":64}""")).Content.ReadAsStringAsync());
+        Assert.AreEqual(natural.CompletionIds.Count, ended.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.AreEqual("stop", ended.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        using var full = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Hello","max_tokens":64,"ignore_eos":true}""")).Content.ReadAsStringAsync());
+        Assert.AreEqual(64, full.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.AreEqual("length", full.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
     [TestMethod]

@@ -59,6 +59,10 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 /// </summary>
 internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, Tensor Sin), Tensor>
 {
+    // Held for the process's life: a Scalar converted implicitly for each call is a native handle
+    // the GC may finalize while libtorch still reads it; the recipe's student run crashed at step
+    // ~1,045 in masked_fill with a corrupted value ("toFloat ... Expected false to be true").
+    private static readonly Scalar MaskedScore = float.NegativeInfinity;
     private readonly DeepSeekV3Config _config;
     private readonly Linear q_a_proj, q_b_proj, kv_a_proj_with_mqa, kv_b_proj, o_proj;
     private readonly RmsNorm q_a_layernorm, kv_a_layernorm;
@@ -104,7 +108,7 @@ internal sealed class MultiHeadLatentAttention : nn.Module<Tensor, (Tensor Cos, 
         var key = cat([kvSplit[0], kRot], dim: -1);
         var scores = matmul(query, key.transpose(2, 3)) * Math.Pow(c.QkHeadDim, -0.5);
         var causal = ones(seq, seq, dtype: ScalarType.Bool).tril();
-        scores = scores.masked_fill(causal.logical_not(), float.NegativeInfinity);
+        scores = scores.masked_fill(causal.logical_not(), MaskedScore);
         var probabilities = nn.functional.softmax(scores, dim: -1);
         var output = matmul(probabilities, kvSplit[1]).transpose(1, 2).reshape(batch, seq, heads * c.VHeadDim);
         return o_proj.forward(output).MoveToOuterDisposeScope();
@@ -148,6 +152,7 @@ internal static class RotaryEmbedding
 /// <summary>The router: sigmoid scores; selection biased by e_score_correction_bias, group-limited.</summary>
 internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weights)>
 {
+    private static readonly Scalar Zero = 0.0; // held for the process's life, as MultiHeadLatentAttention's mask value
     private readonly DeepSeekV3Config _config;
     // Named as registered: module.to(dtype) replaces a parameter and updates the field of that name.
     private readonly Parameter weight;
@@ -201,7 +206,7 @@ internal sealed class MoeGate : nn.Module<Tensor, (Tensor Indices, Tensor Weight
         var groupIndices = groupScores.topk(c.TopkGroup, dim: -1, sorted: false).indexes;
         var groupMask = zeros_like(groupScores).scatter_(1, groupIndices, ones_like(groupIndices, dtype: groupScores.dtype));
         var scoreMask = groupMask.unsqueeze(-1).expand(tokens, c.NGroup, perGroup).reshape(tokens, c.NRoutedExperts);
-        var masked = forChoice.masked_fill(scoreMask.logical_not(), 0.0);
+        var masked = forChoice.masked_fill(scoreMask.logical_not(), Zero);
         var indices = masked.topk(c.NumExpertsPerTok, dim: -1, sorted: false).indexes;
         var weights = scores.gather(1, indices);
         if (c.NormTopkProb)

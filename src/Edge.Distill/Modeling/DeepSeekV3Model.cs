@@ -28,7 +28,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var variance = x.pow(2).mean([-1], keepdim: true);
+        var variance = x.square().mean([-1], keepdim: true); // no Scalar argument: see MultiHeadLatentAttention.MaskedScore
         return (weight * (x * rsqrt(variance + _eps))).MoveToOuterDisposeScope();
     }
 }

@@ -10,4 +10,10 @@ for tool in tools/reference tools/corpus; do
   (cd "$tool" && npm ci --no-audit --no-fund --loglevel=error)
 done
 work=${1:-$(mktemp -d)}
-dotnet run --project src/Edge.Distill -c Release -- recipe --scale full --seed 1 --out "$work" --package models/default
+# A rerun resumes each training exactly where its last checkpoint left it, so a crash (TorchSharp
+# 0.107 can lose a Scalar to the finalizer mid-call: dotnet/TorchSharp#1496) costs at most 250 steps.
+for attempt in 1 2 3 4 5; do
+  dotnet run --project src/Edge.Distill -c Release -- recipe --scale full --seed 1 --out "$work" --package models/default && exit 0
+  echo "recipe failed (attempt $attempt); resuming" >&2
+done
+exit 1

@@ -101,7 +101,7 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
             double norm = nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
             if (!double.IsFinite(norm))
                 Diverged(step, lastGood, output);
-            optimizer.step();
+            StepWithoutCollections(optimizer);
             if (options.BiasUpdateRate > 0)
             {
                 for (int layer = 0; layer < gates.Count; layer++)
@@ -180,6 +180,26 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
             indices.Dispose();
         }
         return total.squeeze();
+    }
+
+    /// <summary>
+    /// AdamW's step converts doubles to TorchSharp Scalars it does not keep alive; a collection
+    /// in the middle lets the finalizer free one while libtorch reads it (the recipe's student run
+    /// died in the step with "toDouble ... Expected false to be true"; dotnet/TorchSharp#1496).
+    /// No collection runs while the step allocates less than the region's budget.
+    /// </summary>
+    private static void StepWithoutCollections(optim.Optimizer optimizer)
+    {
+        bool region = GC.TryStartNoGCRegion(16 * 1024 * 1024);
+        try
+        {
+            optimizer.step();
+        }
+        finally
+        {
+            if (region && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+                GC.EndNoGCRegion();
+        }
     }
 
     private void RequireSameRun(TrainingState state, string checkpoint, string dataSha)

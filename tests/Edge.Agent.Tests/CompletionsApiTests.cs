@@ -41,14 +41,14 @@ public sealed class CompletionsApiTests
     public async Task TheEndOfSequenceTokenEndsAnAnswerUnlessIgnoreEosIsSet()
     {
         using var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-        var natural = engine.Complete("Hello", new GenerationSettings { MaxTokens = 64 });
-        Assert.AreEqual(FinishReason.Stop, natural.FinishReason, "precondition: the default model ends its answer to 'Hello' within 64 tokens");
+        var natural = engine.Complete("Thank you.", new GenerationSettings { MaxTokens = 64 });
+        Assert.AreEqual(FinishReason.Stop, natural.FinishReason, "precondition: the default model ends its answer to 'Thank you.' within 64 tokens");
 
-        using var ended = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Hello","max_tokens":64}""")).Content.ReadAsStringAsync());
+        using var ended = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Thank you.","max_tokens":64}""")).Content.ReadAsStringAsync());
         Assert.AreEqual(natural.CompletionIds.Count, ended.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         Assert.AreEqual("stop", ended.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
 
-        using var full = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Hello","max_tokens":64,"ignore_eos":true}""")).Content.ReadAsStringAsync());
+        using var full = JsonDocument.Parse(await (await PostAsync("""{"prompt":"Thank you.","max_tokens":64,"ignore_eos":true}""")).Content.ReadAsStringAsync());
         Assert.AreEqual(64, full.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         Assert.AreEqual("length", full.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
@@ -141,7 +141,7 @@ public sealed class CompletionsApiTests
     [TestMethod]
     public async Task StreamsServerSentEventsThatAddUpToTheSameCompletion()
     {
-        const string request = "\"prompt\":\"Pressure at valve 7\",\"max_tokens\":12,\"temperature\":0.9,\"seed\":5";
+        const string request = "\"prompt\":\"Pressure at valve 7\",\"max_tokens\":12,\"ignore_eos\":true,\"temperature\":0.9,\"seed\":5";
         using var whole = await PostAsync("{" + request + "}");
         using var wholeJson = JsonDocument.Parse(await whole.Content.ReadAsStringAsync());
         string expected = wholeJson.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;

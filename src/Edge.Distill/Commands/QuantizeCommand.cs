@@ -15,7 +15,7 @@ internal static class QuantizeCommand
         var method = new Option<string>("--method") { Description = "minmax (no clipping) or mse (per-block clipping that minimises the rounding error).", DefaultValueFactory = _ => "minmax" };
         var scheme = new Option<string>("--scheme")
         {
-            Description = "weight-only (MatMulNBits, activations fp32) or dynamic (int8 only: DynamicQuantizeLinear + MatMulInteger, per-channel weights, integer products).",
+            Description = "weight-only (MatMulNBits, activations fp32), qdq (int8 only: per-channel weights through DequantizeLinear + MatMul) or dynamic (int8 only: DynamicQuantizeLinear + MatMulInteger, integer products; per-tensor activation scales, check perplexity).",
             DefaultValueFactory = _ => "weight-only",
         };
         var calibration = new Option<string?>("--calibration") { Description = "Calibration shards: needed only by activation quantization and GPTQ, which this quantizer does not do (refused)." };
@@ -42,8 +42,9 @@ internal static class QuantizeCommand
             {
                 "weight-only" => QuantizationScheme.WeightOnly,
                 "dynamic" when bits == 8 => QuantizationScheme.Dynamic,
-                "dynamic" => throw new ArgumentException("--scheme dynamic is INT8 only (MatMulInteger multiplies 8-bit codes); use --mode int8."),
-                var other => throw new ArgumentException($"--scheme '{other}' is not weight-only or dynamic."),
+                "qdq" when bits == 8 => QuantizationScheme.Qdq,
+                "dynamic" or "qdq" => throw new ArgumentException($"--scheme {result.GetValue(scheme)} is INT8 only (per-channel 8-bit codes); use --mode int8."),
+                var other => throw new ArgumentException($"--scheme '{other}' is not weight-only, qdq or dynamic."),
             };
             if (result.GetValue(calibration) is not null)
                 throw new ArgumentException("--calibration is not used: weights are quantized round-to-nearest without calibration data (GPTQ-style error compensation is not implemented).");

@@ -16,6 +16,13 @@ internal enum QuantizationScheme
     /// ARM's dot-product instructions speed up); 8 bits only.
     /// </summary>
     Dynamic,
+
+    /// <summary>
+    /// DequantizeLinear of per-channel symmetric INT8 weights feeding a plain MatMul: the file
+    /// holds 8-bit weights, activations stay fp32 (ONNX Runtime may fold the dequantization into
+    /// an fp32 weight at load: small download, fp32 speed and memory). 8 bits only.
+    /// </summary>
+    Qdq,
 }
 
 /// <summary>What to quantize and how.</summary>
@@ -77,6 +84,10 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
                 {
                     newNodes.AddRange(DynamicMatMul(graph, weight, node.Input[0], node.Output[0]));
                 }
+                else if (plan.Scheme == QuantizationScheme.Qdq)
+                {
+                    newNodes.AddRange(QdqMatMul(graph, weight, node.Input[0], node.Output[0]));
+                }
                 else
                 {
                     var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, BlockFor((int)weight.Dims[0]), plan.Method);
@@ -106,9 +117,13 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
 
         long floatsKept = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b));
-        string description = (plan.Scheme == QuantizationScheme.Dynamic
-            ? $"dynamic INT8 (DynamicQuantizeLinear + MatMulInteger: uint8 activations per tensor per call, int8 weights per output channel, symmetric, {plan.Method.ToString().ToLowerInvariant()} range)"
-            : $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {plan.Method.ToString().ToLowerInvariant()} range)")
+        string range = plan.Method.ToString().ToLowerInvariant();
+        string description = plan.Scheme switch
+        {
+            QuantizationScheme.Dynamic => $"dynamic INT8 (DynamicQuantizeLinear + MatMulInteger: uint8 activations per tensor per call, int8 weights per output channel, symmetric, {range} range)",
+            QuantizationScheme.Qdq => $"QDQ INT8 weights (DequantizeLinear per output channel + MatMul, symmetric, {range} range)",
+            _ => $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {range} range)",
+        }
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
@@ -121,6 +136,30 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     /// by A's scale times each column's scale. ONNX Runtime fuses the four into DynamicQuantizeMatMul.
     /// </summary>
     private IEnumerable<NodeProto> DynamicMatMul(GraphProto graph, TensorProto weight, string input, string output)
+    {
+        string codes = AddChannelCodes(graph, weight);
+        string quantizedInput = Name("a_u8"), inputScale = Name("a_scale"), inputZero = Name("a_zero_point");
+        yield return Node("DynamicQuantizeLinear", [input], [quantizedInput, inputScale, inputZero]);
+        string product = Name("product_i32");
+        yield return Node("MatMulInteger", [quantizedInput, codes, inputZero, codes + ".zero_points"], [product]);
+        string asFloat = Name("product_f32");
+        yield return Node("Cast", [product], [asFloat], ("to", (long)TensorProto.Types.DataType.Float));
+        string scale = Name("output_scale");
+        yield return Node("Mul", [inputScale, codes + ".scales"], [scale]);
+        yield return Node("Mul", [asFloat, scale], [output]);
+    }
+
+    /// <summary>A x DequantizeLinear(W's int8 codes, per-column scales): QDQ with only the weight quantized, activations fp32.</summary>
+    private IEnumerable<NodeProto> QdqMatMul(GraphProto graph, TensorProto weight, string input, string output)
+    {
+        string codes = AddChannelCodes(graph, weight);
+        string dequantized = Name("weight_f32");
+        yield return Node("DequantizeLinear", [codes, codes + ".scales", codes + ".zero_points"], [dequantized], ("axis", 1L));
+        yield return Node("MatMul", [input, dequantized], [output]);
+    }
+
+    /// <summary>W ([K, N]) as int8 codes with one symmetric scale per output column and zero points of 0; returns the codes' name.</summary>
+    private string AddChannelCodes(GraphProto graph, TensorProto weight)
     {
         int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
         // One block spanning all of K is one scale per output column; codes come back offset by 128.
@@ -139,16 +178,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         graph.Initializer.Add(codesTensor);
         graph.Initializer.Add(zeroPoints);
         graph.Initializer.Add(scales);
-
-        string quantizedInput = Name("a_u8"), inputScale = Name("a_scale"), inputZero = Name("a_zero_point");
-        yield return Node("DynamicQuantizeLinear", [input], [quantizedInput, inputScale, inputZero]);
-        string product = Name("product_i32");
-        yield return Node("MatMulInteger", [quantizedInput, name, inputZero, name + ".zero_points"], [product]);
-        string asFloat = Name("product_f32");
-        yield return Node("Cast", [product], [asFloat], ("to", (long)TensorProto.Types.DataType.Float));
-        string scale = Name("output_scale");
-        yield return Node("Mul", [inputScale, name + ".scales"], [scale]);
-        yield return Node("Mul", [asFloat, scale], [output]);
+        return name;
     }
 
     /// <summary>The embedding table as INT8 with one scale per row: one block spans the whole row.</summary>

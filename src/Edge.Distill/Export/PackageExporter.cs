@@ -28,7 +28,15 @@ internal static class PackageExporter
         File.WriteAllText(Path.Combine(packageDirectory, GenAiConfig.FileName), ModelPackage.Serialize(GenAi(config, layout)));
 
         var manifest = ModelPackage.WriteManifest(packageDirectory, files => Describe(config, name, version, files));
-        // The smoke test is what this exact package produces greedily; a device re-checks it before serving an update.
+        return WithSmokeTest(packageDirectory, manifest);
+    }
+
+    /// <summary>
+    /// Records what this exact package produces greedily as its smoke test (a device re-checks it
+    /// before serving an update) and writes the manifest.
+    /// </summary>
+    public static ModelManifest WithSmokeTest(string packageDirectory, ModelManifest manifest)
+    {
         using (var engine = InferenceEngine.Load(packageDirectory))
         {
             var result = engine.Complete(SmokePrompt, new GenerationSettings { MaxTokens = SmokeTokens, StopAtEos = false });

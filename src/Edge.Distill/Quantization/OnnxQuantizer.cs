@@ -30,7 +30,7 @@ internal enum QuantizationScheme
 internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly);
 
 /// <summary>What a quantization did, for the manifest and the report.</summary>
-internal sealed record QuantizationSummary(int MatMuls, int Experts, long QuantizedWeights, long FloatWeightsKept, string Description);
+internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeightsKept, string Description);
 
 /// <summary>
 /// Rewrites an fp32 graph for weight-only quantization with ONNX Runtime's MatMulNBits
@@ -127,7 +127,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
-        return new QuantizationSummary(matMuls, experts, quantized, floatsKept, description);
+        return new QuantizationSummary(quantized, floatsKept, description);
     }
 
     /// <summary>
@@ -163,7 +163,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     {
         int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
         // One block spanning all of K is one scale per output column; codes come back offset by 128.
-        var q = BlockQuantizer.Quantize(Floats(weight), k, n, 8, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k)), plan.Method);
+        var q = BlockQuantizer.Quantize(Floats(weight), k, n, 8, WholeBlock(k), plan.Method);
         var codes = new byte[k * n];
         for (int column = 0; column < n; column++)
             for (int row = 0; row < k; row++)
@@ -185,7 +185,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     private static QuantizedMatrix QuantizeRows(TensorProto table)
     {
         int rows = (int)table.Dims[0], width = (int)table.Dims[1];
-        int block = Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)width));
+        int block = WholeBlock(width);
         // MatMulNBits wants [K, N] with K the reduced dimension: the table transposed, rows become columns.
         var transposed = new float[width * rows];
         var data = Floats(table);
@@ -217,7 +217,10 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     }
 
     /// <summary>The requested block size, but no larger than K needs: a block past K is padding that costs bytes and buys nothing.</summary>
-    private int BlockFor(int k) => Math.Min(plan.BlockSize, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k)));
+    private int BlockFor(int k) => Math.Min(plan.BlockSize, WholeBlock(k));
+
+    /// <summary>The smallest block the quantizer accepts (a power of two, at least 16) that spans all of K: one scale per column.</summary>
+    private static int WholeBlock(int k) => Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k));
 
     private NodeProto MatMulNBits(string input, string quantized, string output, QuantizedMatrix q)
     {

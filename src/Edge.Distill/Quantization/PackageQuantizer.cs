@@ -1,6 +1,5 @@
 using Edge.Distill.Export;
 using Edge.Distill.Onnx.Proto;
-using Edge.Runtime.Inference;
 using Edge.Runtime.Packaging;
 
 namespace Edge.Distill.Quantization;
@@ -32,12 +31,6 @@ internal static class PackageQuantizer
         File.WriteAllBytes(Path.Combine(output, source.GenAi.Model.Decoder.Filename), Google.Protobuf.MessageExtensions.ToByteArray(model));
 
         var manifest = ModelPackage.WriteManifest(output, files => source.Manifest with { Files = files, Quantization = summary.Description, Created = DateTimeOffset.UtcNow, SmokeTest = null });
-        using (var engine = InferenceEngine.Load(output))
-        {
-            var result = engine.Complete(PackageExporter.SmokePrompt, new GenerationSettings { MaxTokens = PackageExporter.SmokeTokens, StopAtEos = false });
-            manifest = manifest with { SmokeTest = new SmokeTest(PackageExporter.SmokePrompt, result.CompletionIds) };
-        }
-        File.WriteAllText(Path.Combine(output, ModelManifest.FileName), ModelPackage.Serialize(manifest));
-        return (manifest, summary);
+        return (PackageExporter.WithSmokeTest(output, manifest), summary);
     }
 }

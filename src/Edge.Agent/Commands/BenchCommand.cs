@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Benchmarks;
 using Edge.Runtime.Inference;
 
 namespace Edge.Agent.Commands;

@@ -1,3 +1,4 @@
+using Edge.Runtime.Sampling;
 using Edge.Distill.Checkpoints;
 using Edge.Runtime.Inference;
 using Edge.Runtime.Packaging;

@@ -18,6 +18,7 @@ internal sealed class GenerationSequence
     private readonly Diagnostics.RuntimeMetrics? _metrics;
     private long _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly int _samplable;
+    private const int InitialCapacity = 1024;
 
     public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
         List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null)
@@ -27,14 +28,15 @@ internal sealed class GenerationSequence
         _eosIds = eosIds;
         Prompt = prompt;
         MaxTokens = maxTokens;
-        Completion = completion ?? new List<int>(maxTokens);
+        // Capacity capped: max_tokens is what a request may ask, not what it will use.
+        Completion = completion ?? new List<int>(Math.Min(maxTokens, InitialCapacity));
         // Models pad their vocabulary (DeepSeek-V3: 129,280 rows for 128,815 tokens); a padding row
         // has no text, so sampling never reaches it.
         _samplable = Math.Min(vocabulary, tokenizer.VocabularySize);
-        _penalties = PenaltyProcessor.Needed(settings)
+        _penalties = PenaltyProcessor.Needed(settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty)
             ? new PenaltyProcessor(_samplable, settings.RepetitionPenalty, settings.PresencePenalty, settings.FrequencyPenalty, prompt, maxTokens)
             : null;
-        _sampler = new TokenSampler(settings, _samplable);
+        _sampler = new TokenSampler(new SamplingParameters(settings.Temperature, settings.TopK, settings.TopP, settings.MinP, settings.Seed), _samplable);
         _detokenizer = new IncrementalDetokenizer(tokenizer);
         _stops = new StopStringMatcher(settings.StopStrings);
     }

@@ -108,3 +108,21 @@ public sealed class GenerationRequestException(string message, string? parameter
     /// <summary>The request parameter at fault, in the API's spelling, when one is.</summary>
     public string? Parameter { get; } = parameter;
 }
+
+/// <summary>Where in a generation a fault hit the engine.</summary>
+public enum GenerationStage
+{
+    Prefill,
+    Step,
+    Sampling,
+}
+
+/// <summary>
+/// The engine failed while running this generation (not the request's fault). Only the
+/// sequences the fault touched get it; the engine goes on with the others.
+/// </summary>
+public sealed class GenerationFaultException(GenerationStage stage, Exception inner)
+    : Exception($"The engine failed during {stage.ToString().ToLowerInvariant()}: {inner.Message}", inner)
+{
+    public GenerationStage Stage { get; } = stage;
+}

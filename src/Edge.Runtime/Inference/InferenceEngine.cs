@@ -172,7 +172,8 @@ public sealed class InferenceEngine : IDisposable
         }
         maxTokens = settings.MaxTokens;
         int[] prompt = [.. promptIds];
-        if (prompt.Length + maxTokens <= ContextLength)
+        // In 64 bits: max_tokens near int.MaxValue must not wrap round and pass.
+        if ((long)prompt.Length + maxTokens <= ContextLength)
             return prompt;
         switch (settings.ContextOverflow)
         {

@@ -20,15 +20,15 @@ internal sealed class PenaltyProcessor
         _frequency = frequency;
         _completionCounts = new int[vocabulary];
         _seen = new bool[vocabulary];
-        _seenIds = new List<int>(prompt.Length + maxTokens);
-        _completionIds = new List<int>(maxTokens);
+        _seenIds = new List<int>((int)Math.Min((long)prompt.Length + maxTokens, vocabulary));
+        _completionIds = new List<int>(Math.Min(maxTokens, vocabulary));
         foreach (int id in prompt)
             MarkSeen(id);
     }
 
     /// <summary>Whether a request asks for any penalty; only then are the per-vocabulary arrays worth allocating.</summary>
-    public static bool Needed(Inference.GenerationSettings settings) =>
-        settings.RepetitionPenalty != 1f || settings.PresencePenalty != 0f || settings.FrequencyPenalty != 0f;
+    public static bool Needed(float repetition, float presence, float frequency) =>
+        repetition != 1f || presence != 0f || frequency != 0f;
 
     public void Accept(int token)
     {

@@ -1,5 +1,3 @@
-using Edge.Runtime.Inference;
-
 namespace Edge.Runtime.Sampling;
 
 /// <summary>
@@ -9,12 +7,12 @@ namespace Edge.Runtime.Sampling;
 /// </summary>
 internal sealed class TokenSampler
 {
-    private readonly GenerationSettings _settings;
+    private readonly SamplingParameters _settings;
     private readonly Random _random;
     private readonly int[] _heap;
     private readonly float[] _weights;
 
-    public TokenSampler(GenerationSettings settings, int vocabulary)
+    public TokenSampler(SamplingParameters settings, int vocabulary)
     {
         _settings = settings;
         _random = settings.Seed is { } seed ? new Random(unchecked((int)seed ^ (int)(seed >> 32))) : new Random();

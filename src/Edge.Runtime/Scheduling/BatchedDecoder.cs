@@ -12,7 +12,7 @@ namespace Edge.Runtime.Scheduling;
 /// slots 0..n-1, so a step of n sequences runs on the first n rows: views and bindings exist
 /// once per batch size and per slot, and a step copies nothing.
 /// </summary>
-internal sealed unsafe class BatchedDecoder : IDisposable
+internal sealed unsafe class BatchedDecoder : IBatchExecutor
 {
     private readonly ModelSession _session;
     private readonly int _capacity;
@@ -50,6 +50,8 @@ internal sealed unsafe class BatchedDecoder : IDisposable
 
     public int MaxBatch { get; }
 
+    public int Capacity => _capacity;
+
     /// <summary>The logits row of a slot after its last prefill or step.</summary>
     public Span<float> Logits(int slot) => new(_logits + (long)slot * _vocabulary, _vocabulary);
 
@@ -57,6 +59,9 @@ internal sealed unsafe class BatchedDecoder : IDisposable
     public void Prefill(int slot, ReadOnlySpan<int> prompt)
     {
         int count = prompt.Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)slot, (uint)MaxBatch, nameof(slot));
+        if (count < 1 || count > _capacity)
+            throw new ArgumentOutOfRangeException(nameof(prompt), count, $"A prompt must hold 1 to {_capacity} tokens.");
         var mask = new Span<long>(_mask + (long)slot * _capacity, _capacity);
         mask.Clear();
         mask[..count].Fill(1);
@@ -75,8 +80,15 @@ internal sealed unsafe class BatchedDecoder : IDisposable
     }
 
     /// <summary>Feeds one token to each of the sequences in slots 0..count-1, at their positions.</summary>
-    public void Step(int count, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
+    public void Decode(int count, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)MaxBatch, nameof(count));
+        // A position outside the row would write the mask (and the model the cache) out of bounds.
+        for (int slot = 0; slot < count; slot++)
+        {
+            if ((uint)positions[slot] >= (uint)_capacity)
+                throw new ArgumentOutOfRangeException(nameof(positions), positions[slot], $"Slot {slot}'s position is outside 0..{_capacity - 1}.");
+        }
         for (int slot = 0; slot < count; slot++)
         {
             _tokens[slot] = tokens[slot];
@@ -88,17 +100,19 @@ internal sealed unsafe class BatchedDecoder : IDisposable
     }
 
     /// <summary>Moves the sequence in slot <paramref name="from"/> to <paramref name="to"/>, keeping active slots contiguous.</summary>
-    public void Move(int from, int to, int length)
+    public void Move(int source, int destination, int length)
     {
+        if ((uint)source >= (uint)MaxBatch || (uint)destination >= (uint)MaxBatch || (uint)length > (uint)_capacity)
+            throw new ArgumentOutOfRangeException(nameof(length), $"Cannot move {length} positions from slot {source} to slot {destination}.");
         foreach (var (_, buffer, rowFloats) in _caches)
         {
             var rows = new Span<float>((void*)buffer, checked((int)(MaxBatch * rowFloats)));
             // Only the written positions matter; the rest is masked out.
             int used = checked((int)(rowFloats / _capacity * length));
-            rows.Slice(checked((int)(from * rowFloats)), used).CopyTo(rows.Slice(checked((int)(to * rowFloats)), used));
+            rows.Slice(checked((int)(source * rowFloats)), used).CopyTo(rows.Slice(checked((int)(destination * rowFloats)), used));
         }
-        new Span<long>(_mask + (long)from * _capacity, _capacity).CopyTo(new Span<long>(_mask + (long)to * _capacity, _capacity));
-        Logits(from).CopyTo(Logits(to));
+        new Span<long>(_mask + (long)source * _capacity, _capacity).CopyTo(new Span<long>(_mask + (long)destination * _capacity, _capacity));
+        Logits(source).CopyTo(Logits(destination));
     }
 
     private OrtIoBinding StepBinding(int count)

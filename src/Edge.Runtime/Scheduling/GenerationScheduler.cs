@@ -8,25 +8,39 @@ namespace Edge.Runtime.Scheduling;
 /// Continuous batching: requests queue (bounded), join the running batch at the next step, and
 /// leave it the moment they finish or are cancelled. One inference thread owns the model; each
 /// decode step runs every active sequence together.
+/// A fault fails only the sequences it touched: a prefill or sampling fault its own sequence, a
+/// step fault the batch that step ran (the executor is then rebuilt). If the executor cannot be
+/// rebuilt, or steps keep failing, the scheduler stops and says why in <see cref="Fault"/>.
 /// </summary>
 public sealed class GenerationScheduler : IDisposable
 {
+    /// <summary>Step faults in a row, with no good step between them, after which the engine is declared dead.</summary>
+    public const int MaxConsecutiveStepFaults = 3;
+
     private readonly InferenceEngine _engine;
     private readonly SchedulerOptions _options;
-    private readonly BatchedDecoder _decoder;
+    private readonly Func<int, IBatchExecutor> _executorFactory;
+    private IBatchExecutor _executor;
+    private bool _executorReleased;
+    private int _disposed;
     private readonly Channel<Request> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _loop;
     private readonly Request?[] _slots;
     private int _active;
     private int _queued;
+    private int _consecutiveStepFaults;
+    private string? _fault;
+    private long _faultsSurvived;
 
-    public GenerationScheduler(InferenceEngine engine, SchedulerOptions? options = null)
+    /// <param name="executorFactory">Makes the batch executor for a batch size (ONNX Runtime's by default); called again to rebuild after a step fault.</param>
+    public GenerationScheduler(InferenceEngine engine, SchedulerOptions? options = null, Func<int, IBatchExecutor>? executorFactory = null)
     {
         _engine = engine;
         _options = options ?? new SchedulerOptions();
         _options.Validate();
-        _decoder = new BatchedDecoder(engine.Session, _options.MaxBatchSize);
+        _executorFactory = executorFactory ?? (maxBatch => new BatchedDecoder(engine.Session, maxBatch));
+        _executor = _executorFactory(_options.MaxBatchSize);
         _slots = new Request?[_options.MaxBatchSize];
         _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(_options.MaxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _loop = new Thread(Loop) { IsBackground = true, Name = "deepseek-edge inference" };
@@ -38,6 +52,15 @@ public sealed class GenerationScheduler : IDisposable
 
     /// <summary>Sequences in the running batch.</summary>
     public int ActiveSequences => Volatile.Read(ref _active);
+
+    /// <summary>Null while the scheduler serves; once it has stopped on a fault it could not recover from, the reason.</summary>
+    public string? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>Faults the scheduler failed the touched sequences for and went on: for metrics and logs.</summary>
+    public long FaultsSurvived => Interlocked.Read(ref _faultsSurvived);
+
+    /// <summary>Raised on the inference thread when a fault failed some sequences (the scheduler went on) or stopped the scheduler.</summary>
+    public event Action<GenerationStage, Exception, bool>? Faulted;
 
     /// <summary>When the inference loop last finished a step (or was idle and waiting): what a watchdog checks.</summary>
     public DateTimeOffset LastProgress => new(Interlocked.Read(ref _lastProgressTicks), TimeSpan.Zero);
@@ -54,9 +77,11 @@ public sealed class GenerationScheduler : IDisposable
     private long _decodeTicks;
 
     /// <summary>
-    /// Queues a generation. Invalid requests throw <see cref="GenerationRequestException"/> and a
-    /// full queue throws <see cref="SchedulerOverloadedException"/>, both before anything runs.
-    /// Cancelling <paramref name="cancellation"/> frees the sequence's slot at the next step.
+    /// Queues a generation. Invalid requests throw <see cref="GenerationRequestException"/>, a
+    /// full queue throws <see cref="SchedulerOverloadedException"/> and a stopped engine
+    /// <see cref="EngineUnavailableException"/>, all before anything runs. Cancelling
+    /// <paramref name="cancellation"/> frees the sequence's slot at the next step. An engine fault
+    /// that touches the sequence ends the stream with <see cref="GenerationFaultException"/>.
     /// </summary>
     public IAsyncEnumerable<GenerationChunk> StreamAsync(IReadOnlyList<int> promptIds, GenerationSettings settings, CancellationToken cancellation = default) =>
         Enqueue(promptIds, settings, cancellation).Output.Reader.ReadAllAsync(CancellationToken.None);
@@ -79,12 +104,19 @@ public sealed class GenerationScheduler : IDisposable
 
     private Request Enqueue(IReadOnlyList<int> promptIds, GenerationSettings settings, CancellationToken cancellation)
     {
+        if (Fault is { } fault)
+            throw new EngineUnavailableException($"The engine has stopped: {fault}");
         int[] prompt = _engine.Prepare(promptIds, settings, out int maxTokens);
+        // Prepare fits prompt + max_tokens into the model's context; the executor's rows must hold it too.
+        if ((long)prompt.Length + maxTokens > _executor.Capacity)
+            throw new GenerationRequestException($"The prompt ({prompt.Length} tokens) plus max_tokens ({maxTokens}) exceeds the {_executor.Capacity} positions a batch slot holds.", "max_tokens");
         var request = new Request(_engine.NewSequence(prompt, settings, maxTokens), cancellation);
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(request))
         {
             Interlocked.Decrement(ref _queued);
+            if (Fault is { } stopped)
+                throw new EngineUnavailableException($"The engine has stopped: {stopped}");
             throw new SchedulerOverloadedException($"The server is at capacity: {_options.MaxQueue} requests are already waiting. Retry later.");
         }
         return request;
@@ -96,7 +128,7 @@ public sealed class GenerationScheduler : IDisposable
         var positions = new int[_options.MaxBatchSize];
         try
         {
-            while (!_stopping.IsCancellationRequested)
+            while (!_stopping.IsCancellationRequested && Fault is null)
             {
                 if (_active == 0 && !WaitForWork())
                     break;
@@ -111,7 +143,8 @@ public sealed class GenerationScheduler : IDisposable
                     positions[slot] = sequence.Prompt.Length + sequence.Completion.Count - 1;
                 }
                 long started = Stopwatch.GetTimestamp();
-                _decoder.Step(count, tokens, positions);
+                if (!TryStep(count, tokens, positions))
+                    continue;
                 if (count >= 4)
                     Parallel.For(0, count, Advance);
                 else
@@ -126,10 +159,65 @@ public sealed class GenerationScheduler : IDisposable
                 _engine.Metrics?.BatchSize.Record(count);
             }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
-            Fail(e);
+            // A fault outside the per-sequence and per-step handling (in the loop's own bookkeeping):
+            // nothing is known to be consistent any more.
+            Stop($"the inference loop failed: {e.Message}", GenerationStage.Step, e);
         }
+    }
+
+    /// <summary>One decode step. On a fault: fails the sequences it ran, rebuilds the executor, and returns false.</summary>
+    private bool TryStep(int count, int[] tokens, int[] positions)
+    {
+        try
+        {
+            _executor.Decode(count, tokens, positions);
+            _consecutiveStepFaults = 0;
+            return true;
+        }
+        catch (Exception e)
+        {
+            // The step may have written any of the batch's rows: every sequence in it is lost.
+            // Marked now, completed after the rebuild (or the stop), so that a client that sees its
+            // fault also sees the scheduler's state that followed it.
+            for (int slot = 0; slot < count; slot++)
+                _slots[slot]!.Fail(new GenerationFaultException(GenerationStage.Step, e));
+            if (++_consecutiveStepFaults >= MaxConsecutiveStepFaults)
+            {
+                Stop($"{_consecutiveStepFaults} decode steps in a row failed; the last: {e.Message}", GenerationStage.Step, e);
+                return false;
+            }
+            Rebuild(e);
+            Compact();
+            return false;
+        }
+    }
+
+    /// <summary>A new executor in place of one a step fault left in an unknown state.</summary>
+    private void Rebuild(Exception cause)
+    {
+        try
+        {
+            _executorReleased = true;
+            _executor.Dispose();
+        }
+        catch (Exception)
+        {
+            // Whatever it held is abandoned; the new executor starts from nothing.
+        }
+        try
+        {
+            _executor = _executorFactory(_options.MaxBatchSize);
+            _executorReleased = false;
+        }
+        catch (Exception e)
+        {
+            Stop($"a decode step failed ({cause.Message}) and the batch buffers could not be rebuilt: {e.Message}", GenerationStage.Step, e);
+            return;
+        }
+        Interlocked.Increment(ref _faultsSurvived);
+        Faulted?.Invoke(GenerationStage.Step, cause, false);
     }
 
     /// <summary>Blocks until a request arrives; then waits up to max_wait_ms for others to fill the batch.</summary>
@@ -151,21 +239,33 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
-    /// <summary>Prefills queued requests into free slots.</summary>
+    /// <summary>Prefills queued requests into free slots; a prefill fault fails only that request.</summary>
     private void Admit()
     {
-        while (_active < _slots.Length && _queue.Reader.TryRead(out var request))
+        while (_active < _slots.Length && !_stopping.IsCancellationRequested && _queue.Reader.TryRead(out var request))
         {
             Interlocked.Decrement(ref _queued);
             var sequence = request.Sequence;
             if (request.Cancellation.IsCancellationRequested)
             {
                 sequence.Cancel();
-                Complete(request);
+                request.Complete();
                 continue;
             }
             int slot = _active;
-            _decoder.Prefill(slot, sequence.Prompt);
+            try
+            {
+                _executor.Prefill(slot, sequence.Prompt);
+            }
+            catch (Exception e)
+            {
+                // The slot was free and stays free: its rows are rewritten by the next prefill.
+                request.Fail(new GenerationFaultException(GenerationStage.Prefill, e));
+                request.Complete();
+                Interlocked.Increment(ref _faultsSurvived);
+                Faulted?.Invoke(GenerationStage.Prefill, e, false);
+                continue;
+            }
             _slots[slot] = request;
             Volatile.Write(ref _active, _active + 1);
             Advance(slot);
@@ -173,7 +273,7 @@ public sealed class GenerationScheduler : IDisposable
         Compact();
     }
 
-    /// <summary>Samples a slot's next token from its logits row and emits its text.</summary>
+    /// <summary>Samples a slot's next token from its logits row and emits its text; a fault fails that sequence alone.</summary>
     private void Advance(int slot)
     {
         var request = _slots[slot]!;
@@ -182,29 +282,41 @@ public sealed class GenerationScheduler : IDisposable
             request.Sequence.Cancel();
             return;
         }
-        string text = request.Sequence.Advance(_decoder.Logits(slot));
-        if (text.Length > 0)
-            request.Output.Writer.TryWrite(new GenerationChunk(text));
+        try
+        {
+            string text = request.Sequence.Advance(_executor.Logits(slot));
+            if (text.Length > 0)
+                request.Output.Writer.TryWrite(new GenerationChunk(text));
+            // The next step writes at prompt + completion - 1: a sequence must end before its row does.
+            if (request.Sequence.FinishReason is null && request.Sequence.Prompt.Length + request.Sequence.Completion.Count > _executor.Capacity)
+                throw new InvalidOperationException($"The sequence reached the {_executor.Capacity} positions of its slot without finishing.");
+        }
+        catch (Exception e)
+        {
+            request.Fail(new GenerationFaultException(GenerationStage.Sampling, e));
+            Interlocked.Increment(ref _faultsSurvived);
+            Faulted?.Invoke(GenerationStage.Sampling, e, false);
+        }
     }
 
-    /// <summary>Completes finished sequences and moves the last active ones into their slots.</summary>
+    /// <summary>Completes finished (or failed) sequences and moves the last active ones into their slots.</summary>
     private void Compact()
     {
         int slot = 0;
         while (slot < _active)
         {
             var request = _slots[slot]!;
-            if (request.Sequence.FinishReason is null)
+            if (request.Sequence.FinishReason is null && request.Error is null)
             {
                 slot++;
                 continue;
             }
-            Complete(request);
+            request.Complete();
             int last = _active - 1;
             if (slot != last)
             {
                 var moved = _slots[last]!;
-                _decoder.Move(last, slot, moved.Sequence.Prompt.Length + moved.Sequence.Completion.Count);
+                _executor.Move(last, slot, moved.Sequence.Prompt.Length + moved.Sequence.Completion.Count);
                 _slots[slot] = moved;
             }
             _slots[last] = null;
@@ -212,37 +324,48 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
-    private static void Complete(Request request)
+    /// <summary>The scheduler cannot go on: every sequence and queued request gets the reason, and new ones are refused.</summary>
+    private void Stop(string reason, GenerationStage stage, Exception cause)
     {
-        request.Output.Writer.TryWrite(request.Sequence.Finish());
-        request.Output.Writer.TryComplete();
-    }
-
-    private void Fail(Exception error)
-    {
-        _queue.Writer.TryComplete(error);
+        if (Interlocked.CompareExchange(ref _fault, reason, null) is not null)
+            return;
+        _queue.Writer.TryComplete();
+        var error = new GenerationFaultException(stage, new InvalidOperationException(reason, cause));
         for (int slot = 0; slot < _active; slot++)
-            _slots[slot]!.Output.Writer.TryComplete(error);
+        {
+            _slots[slot]!.Fail(error);
+            _slots[slot]!.Complete();
+            _slots[slot] = null;
+        }
+        Volatile.Write(ref _active, 0);
         while (_queue.Reader.TryRead(out var request))
-            request.Output.Writer.TryComplete(error);
+        {
+            Interlocked.Decrement(ref _queued);
+            request.Fail(error);
+            request.Complete();
+        }
+        Faulted?.Invoke(stage, cause, true);
     }
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         _stopping.Cancel();
         _queue.Writer.TryComplete();
         _loop.Join();
         for (int slot = 0; slot < _active; slot++)
         {
             _slots[slot]!.Sequence.Cancel();
-            Complete(_slots[slot]!);
+            _slots[slot]!.Complete();
         }
         while (_queue.Reader.TryRead(out var request))
         {
             request.Sequence.Cancel();
-            Complete(request);
+            request.Complete();
         }
-        _decoder.Dispose();
+        if (!_executorReleased)
+            _executor.Dispose();
         _stopping.Dispose();
     }
 
@@ -251,5 +374,22 @@ public sealed class GenerationScheduler : IDisposable
         public GenerationSequence Sequence { get; } = sequence;
         public CancellationToken Cancellation { get; } = cancellation;
         public Channel<GenerationChunk> Output { get; } = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = true });
+
+        /// <summary>The fault that ended the sequence, if one did.</summary>
+        public Exception? Error { get; private set; }
+
+        public void Fail(Exception error) => Error ??= error;
+
+        /// <summary>Ends the stream: the last chunk, or the fault.</summary>
+        public void Complete()
+        {
+            if (Error is not null)
+            {
+                Output.Writer.TryComplete(Error);
+                return;
+            }
+            Output.Writer.TryWrite(Sequence.Finish());
+            Output.Writer.TryComplete();
+        }
     }
 }

@@ -30,3 +30,9 @@ public sealed record SchedulerOptions
 
 /// <summary>The queue is full: the request was not accepted and nothing ran. Retry later.</summary>
 public sealed class SchedulerOverloadedException(string message) : Exception(message);
+
+/// <summary>
+/// The engine cannot take requests: its inference loop stopped after a fault it could not recover
+/// from. The reason says what failed; the daemon reports it on /readyz and stops the watchdog.
+/// </summary>
+public sealed class EngineUnavailableException(string message) : Exception(message);

@@ -1,3 +1,4 @@
+using Edge.Runtime.Sampling;
 using Edge.Runtime.Inference;
 using Edge.TestSupport;
 using Microsoft.ML.OnnxRuntime;

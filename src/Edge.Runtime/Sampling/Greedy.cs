@@ -1,4 +1,4 @@
-namespace Edge.Runtime.Inference;
+namespace Edge.Runtime.Sampling;
 
 /// <summary>Greedy token choice.</summary>
 public static class Greedy

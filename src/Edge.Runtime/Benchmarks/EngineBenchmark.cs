@@ -1,3 +1,4 @@
+using Edge.Runtime.Sampling;
 using System.Diagnostics;
 using System.Text.Json.Serialization;
 using Edge.Runtime.Inference;
@@ -5,7 +6,7 @@ using Edge.Runtime.Scheduling;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
-namespace Edge.Runtime.Diagnostics;
+namespace Edge.Runtime.Benchmarks;
 
 /// <summary>What <see cref="EngineBenchmark"/> measures with.</summary>
 public sealed record BenchmarkSettings

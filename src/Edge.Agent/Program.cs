@@ -27,7 +27,7 @@ try
 {
     return await parsed.InvokeAsync();
 }
-catch (Exception e) when (e is ModelLoadException or GenerationRequestException or Edge.Agent.Hosting.ConfigurationException or Edge.Runtime.Bundles.BundleException)
+catch (Exception e) when (e is ModelLoadException or GenerationRequestException or Edge.Agent.Configuration.ConfigurationException or Edge.Runtime.Bundles.BundleException)
 {
     Console.Error.WriteLine($"deepseek-edge: {e.Message}");
     return 2;

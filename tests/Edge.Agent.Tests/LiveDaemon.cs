@@ -35,7 +35,7 @@ internal sealed class LiveDaemon : IAsyncDisposable
     public static async Task<LiveDaemon> StartWithStateAsync(string state, params string[] configuration)
     {
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var app = AgentHost.Build(new AgentHost.Settings(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration,
+        var app = AgentHost.Build(new AgentHost.StartOptions(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration,
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

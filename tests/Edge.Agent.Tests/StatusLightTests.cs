@@ -33,15 +33,16 @@ public sealed class StatusLightTests
     [TestMethod]
     public async Task ReadyBusyAndErrorComeFromTheInferenceLoop()
     {
-        using var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-        using var scheduler = new GenerationScheduler(engine);
-        Assert.AreEqual((true, false, false), StatusLightService.Evaluate(started: true, scheduler, DateTimeOffset.UtcNow));
-        Assert.AreEqual((false, false, false), StatusLightService.Evaluate(started: false, scheduler, DateTimeOffset.UtcNow));
+        var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
+        var scheduler = new GenerationScheduler(engine);
+        using var model = new Edge.Agent.Serving.ServingModel(engine, scheduler, null, new Edge.Agent.Serving.ServingHealth());
+        Assert.AreEqual((true, false, false), StatusLightService.Evaluate(started: true, model, DateTimeOffset.UtcNow));
+        Assert.AreEqual((false, false, false), StatusLightService.Evaluate(started: false, model, DateTimeOffset.UtcNow));
         var running = scheduler.GenerateAsync(engine.Tokenizer.Encode("Hi"), new GenerationSettings { MaxTokens = 500, StopAtEos = false });
         while (scheduler.ActiveSequences == 0)
             await Task.Delay(1);
-        Assert.AreEqual((true, true, false), StatusLightService.Evaluate(started: true, scheduler, DateTimeOffset.UtcNow));
-        Assert.AreEqual((false, true, true), StatusLightService.Evaluate(started: true, scheduler, DateTimeOffset.UtcNow.AddMinutes(5)));
+        Assert.AreEqual((true, true, false), StatusLightService.Evaluate(started: true, model, DateTimeOffset.UtcNow));
+        Assert.AreEqual((false, true, true), StatusLightService.Evaluate(started: true, model, DateTimeOffset.UtcNow.AddMinutes(5)));
         await running;
     }
 

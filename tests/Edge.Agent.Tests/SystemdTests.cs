@@ -62,23 +62,27 @@ public sealed class SystemdTests
     }
 }
 
-/// <summary>The watchdog's rule: ping while idle or while steps keep finishing; withhold when work is stuck.</summary>
+/// <summary>The watchdog's rule (the engine's status): ping while idle or while steps keep finishing; withhold when work is stuck.</summary>
 [TestClass]
 public sealed class WatchdogRuleTests
 {
+    private static bool IsMakingProgress(Edge.Agent.Serving.ServingModel model, TimeSpan period, DateTimeOffset now) =>
+        Edge.Agent.Serving.EngineStatus.Of(model, period, now).Healthy;
+
     [TestMethod]
     public async Task WithholdsThePingOnlyWhileWorkIsPendingAndNoStepFinishes()
     {
-        using var engine = Edge.Runtime.Inference.InferenceEngine.Load(RepositoryPaths.DefaultModel);
-        using var scheduler = new Edge.Runtime.Scheduling.GenerationScheduler(engine);
+        var engine = Edge.Runtime.Inference.InferenceEngine.Load(RepositoryPaths.DefaultModel);
+        var scheduler = new Edge.Runtime.Scheduling.GenerationScheduler(engine);
+        using var model = new Edge.Agent.Serving.ServingModel(engine, scheduler, null, new Edge.Agent.Serving.ServingHealth());
         var period = TimeSpan.FromSeconds(5);
-        Assert.IsTrue(Edge.Agent.Hosting.SystemdWatchdog.IsMakingProgress(scheduler, period, DateTimeOffset.UtcNow.AddHours(1)), "idle is healthy however long");
+        Assert.IsTrue(IsMakingProgress(model, period, DateTimeOffset.UtcNow.AddHours(1)), "idle is healthy however long");
 
         var running = scheduler.GenerateAsync(engine.Tokenizer.Encode("Hello"), new Edge.Runtime.Inference.GenerationSettings { MaxTokens = 600, StopAtEos = false });
         while (scheduler.ActiveSequences == 0)
             await Task.Delay(1);
-        Assert.IsTrue(Edge.Agent.Hosting.SystemdWatchdog.IsMakingProgress(scheduler, period, DateTimeOffset.UtcNow));
-        Assert.IsFalse(Edge.Agent.Hosting.SystemdWatchdog.IsMakingProgress(scheduler, period, DateTimeOffset.UtcNow.AddMinutes(1)), "busy with no step for a minute is a hang");
+        Assert.IsTrue(IsMakingProgress(model, period, DateTimeOffset.UtcNow));
+        Assert.IsFalse(IsMakingProgress(model, period, DateTimeOffset.UtcNow.AddMinutes(1)), "busy with no step for a minute is a hang");
         await running;
     }
 }

@@ -33,7 +33,7 @@ internal static class MqttBenchCommand
         int port = broker.Contains(':') ? int.Parse(broker.Split(':')[1], CultureInfo.InvariantCulture) : 1883;
         string state = Directory.CreateTempSubdirectory("dsedge-bench-mqtt").FullName;
         string device = $"bench-{Environment.ProcessId}";
-        await using var app = AgentHost.Build(new AgentHost.Settings(model, "http://127.0.0.1:0", state),
+        await using var app = AgentHost.Build(new AgentHost.StartOptions(model, "http://127.0.0.1:0", state),
             [$"--Mqtt:Host={host}", $"--Mqtt:Port={port}", $"--Device:Id={device}", "--Cache:Enabled=false", "--Logging:LogLevel:Default=Warning"]);
         await app.StartAsync(cancellation);
         try

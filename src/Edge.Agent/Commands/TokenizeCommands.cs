@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Edge.Agent.Http;
+using Edge.Agent.OpenAi;
 using Edge.Runtime.Tokenization;
 
 namespace Edge.Agent.Commands;

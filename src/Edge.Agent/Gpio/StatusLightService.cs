@@ -1,12 +1,12 @@
 using System.Device.Gpio;
-using Edge.Agent.Hosting;
-using Edge.Runtime.Scheduling;
+using Edge.Agent.Configuration;
+using Edge.Agent.Serving;
 
 namespace Edge.Agent.Gpio;
 
 /// <summary>
 /// Keeps the status LEDs current: ready while serving, busy while sequences run or wait, error
-/// while the inference loop has work but makes no progress. Without configured pins it does
+/// while the engine has stopped on a fault or its inference loop has work but makes no progress. Without configured pins it does
 /// nothing; without a GPIO chip it logs one line and the daemon runs on.
 /// </summary>
 internal sealed partial class StatusLightService(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<StatusLightService> logger,
@@ -34,17 +34,19 @@ internal sealed partial class StatusLightService(IConfiguration configuration, I
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
             do
             {
-                var (isReady, isBusy, isError) = Evaluate(lifetime.ApplicationStarted.IsCancellationRequested, slot?.Current.Scheduler, DateTimeOffset.UtcNow);
+                var (isReady, isBusy, isError) = Evaluate(lifetime.ApplicationStarted.IsCancellationRequested, slot?.Current, DateTimeOffset.UtcNow);
                 lights.Show(isReady, isBusy, isError);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
     }
 
-    internal static (bool Ready, bool Busy, bool Error) Evaluate(bool started, GenerationScheduler? scheduler, DateTimeOffset now)
+    /// <summary>Ready while started and healthy; busy while sequences run or wait; error while the engine stopped or stalled.</summary>
+    internal static (bool Ready, bool Busy, bool Error) Evaluate(bool started, ServingModel? model, DateTimeOffset now)
     {
+        var scheduler = model?.Scheduler;
         bool busy = scheduler is not null && (scheduler.ActiveSequences > 0 || scheduler.QueueDepth > 0);
-        bool error = !SystemdWatchdog.IsMakingProgress(scheduler, Stall, now);
+        bool error = model is not null && !EngineStatus.Of(model, Stall, now).Healthy;
         return (started && !error, busy, error);
     }
 

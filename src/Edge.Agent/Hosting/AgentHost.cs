@@ -1,3 +1,5 @@
+using Edge.Agent.Configuration;
+using Edge.Agent.Core;
 using Edge.Agent.Gpio;
 using Microsoft.Extensions.Hosting.Systemd;
 using Edge.Agent.Http;
@@ -18,10 +20,10 @@ internal static class AgentHost
     public const string SystemConfigurationDirectory = "/etc/deepseek-edge";
 
     /// <param name="ModelDirectory">The package to serve, or null for the installed model (OTA store), else the embedded default.</param>
-    public sealed record Settings(string? ModelDirectory, string Urls, string StateDirectory);
+    public sealed record StartOptions(string? ModelDirectory, string Urls, string StateDirectory);
 
     /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
-    public static WebApplication Build(Settings settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
+    public static WebApplication Build(StartOptions settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -59,9 +61,10 @@ internal static class AgentHost
 
         Directory.CreateDirectory(settings.StateDirectory);
         var apiKeys = ApiKeys.Read(builder.Configuration);
-        var limits = RequestLimits.Read(builder.Configuration);
+        var limits = AdmissionLimits.Read(builder.Configuration);
+        builder.Services.AddSingleton(limits);
         var mqtt = MqttSettings.Read(builder.Configuration);
-        builder.Services.AddRateLimiter(limits.Configure);
+        builder.Services.AddRateLimiter(CallerConcurrencyLimits.Read(builder.Configuration).Configure);
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var loading = System.Diagnostics.Stopwatch.StartNew();
@@ -73,12 +76,14 @@ internal static class AgentHost
         string modelDirectory = settings.ModelDirectory
             ?? StartupRecovery.ChooseModel(store, journal, updateSettings.Probation, ModelUpdater.DownloadsFolder(settings.StateDirectory), audit, recovery.Add)
             ?? AgentDefaults.ModelDirectory;
-        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, limits, metrics);
+        using var startupLogging = LoggerFactory.Create(logging => logging.AddSimpleConsole());
+        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, metrics.Runtime, startupLogging.CreateLogger<ModelLoader>());
         builder.Services.AddSingleton(loader);
         var serving = loader.Load(modelDirectory);
         var loadTime = loading.Elapsed;
         var slot = new ModelSlot(serving);
         builder.Services.AddSingleton(slot);
+        builder.Services.AddSingleton(services => new CompletionService(slot, limits, services.GetRequiredService<ILogger<CompletionService>>(), metrics));
         builder.Services.AddSingleton(services => new ModelUpdater(updateSettings, store, journal, loader, slot, modelDirectory, audit, metrics, services.GetRequiredService<ILogger<ModelUpdater>>()));
         builder.Services.AddHostedService<ProbationMonitor>();
         if (updateSettings.Poll is { } poll)
@@ -89,8 +94,8 @@ internal static class AgentHost
         var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
         if (mqtt is not null)
         {
-            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, metrics, services.GetRequiredService<ILogger<MqttAgent>>(),
-                services.GetRequiredService<ModelUpdater>()));
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, services.GetRequiredService<CompletionService>(), metrics,
+                services.GetRequiredService<ILogger<MqttAgent>>(), services.GetRequiredService<ModelUpdater>()));
         }
         // One generation before the listener opens, so systemd's READY means a model that has
         // answered. A different token sequence is logged, not fatal here: another CPU may round a
@@ -98,8 +103,12 @@ internal static class AgentHost
         loading.Restart();
         string? warmUpWarning = ModelLoader.SmokeTest(serving.Engine) is { } problem ? $"Warm-up: {problem}." : null;
         var warmUpTime = loading.Elapsed;
-        metrics.Observe(slot);
-        metrics.ObserveProbation(journal);
+        metrics.Observe(new AgentMetrics.Readings(
+            () => (slot.Current.Engine.Package.Manifest.Name, slot.Current.Version, slot.Current.Engine.Provider),
+            () => slot.Current.Scheduler?.QueueDepth ?? 0,
+            () => slot.Current.Scheduler?.ActiveSequences ?? 0,
+            () => EngineStatus.Of(slot.Current, HealthEndpoints.Stall, DateTimeOffset.UtcNow).Healthy,
+            () => journal.Probation is not null));
 
         var app = builder.Build();
         // Registered as instances, so the container does not own them: release them here, after
@@ -117,12 +126,14 @@ internal static class AgentHost
             AgentLog.EngineWarning(app.Logger, warning);
         AgentLog.ModelLoaded(app.Logger, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Package.Directory, engine.Provider, settings.StateDirectory,
             (long)loadTime.TotalMilliseconds, (long)warmUpTime.TotalMilliseconds);
+        HttpErrors.UseStatusBodies(app);
+        // Routing first, so that authorization and rate limits read the role the chosen endpoint declares.
+        app.UseRouting();
         MetricsEndpoint.Map(app, metrics);
         AuthorizationMiddleware.Use(app, apiKeys, audit);
         app.UseRateLimiter();
         HealthEndpoints.Map(app);
-        CompletionsEndpoint.Map(app);
-        ChatCompletionsEndpoint.Map(app);
+        CompletionEndpoints.Map(app);
         ModelEndpoints.Map(app);
         AdminEndpoints.Map(app);
         return app;

@@ -1,16 +1,16 @@
 using System.Globalization;
-using Edge.Runtime.Scheduling;
+using Edge.Agent.Serving;
 using Microsoft.Extensions.Hosting.Systemd;
 
 namespace Edge.Agent.Hosting;
 
 /// <summary>
-/// Sends WATCHDOG=1 at half of systemd's WatchdogSec, but only while the inference loop makes
-/// progress: idle, or a step finished within the watchdog period. A hung model stops the pings,
-/// and systemd restarts the service. Microsoft.Extensions.Hosting.Systemd sends READY and
+/// Sends WATCHDOG=1 at half of systemd's WatchdogSec, but only while the engine can serve: idle,
+/// or a step finished within the watchdog period, and not stopped on a fault. A hung or dead
+/// engine stops the pings, and systemd restarts the service. Microsoft.Extensions.Hosting.Systemd sends READY and
 /// STOPPING only; this is the missing third.
 /// </summary>
-internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, ISystemdNotifier? notifier = null, Serving.ModelSlot? slot = null) : BackgroundService
+internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, ISystemdNotifier? notifier = null, ModelSlot? slot = null) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,19 +20,13 @@ internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, I
         using var timer = new PeriodicTimer(interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var scheduler = slot?.Current.Scheduler;
-            if (IsMakingProgress(scheduler, period, DateTimeOffset.UtcNow))
+            var status = slot is null ? EngineStatus.Ok : EngineStatus.Of(slot.Current, period, DateTimeOffset.UtcNow);
+            if (status.Healthy)
                 notifier.Notify(new ServiceState("WATCHDOG=1"));
             else
-                Stalled(logger, scheduler!.LastProgress);
+                Withheld(logger, status.Reason!);
         }
     }
-
-    /// <summary>Idle, or the last step is recent enough.</summary>
-    internal static bool IsMakingProgress(GenerationScheduler? scheduler, TimeSpan period, DateTimeOffset now) =>
-        scheduler is null
-        || (scheduler.ActiveSequences == 0 && scheduler.QueueDepth == 0)
-        || now - scheduler.LastProgress < period;
 
     /// <summary>WatchdogSec as systemd hands it over, when it is for this process.</summary>
     private static TimeSpan? Period()
@@ -45,6 +39,6 @@ internal sealed partial class SystemdWatchdog(ILogger<SystemdWatchdog> logger, I
         return TimeSpan.FromMicroseconds(usec);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The inference loop has made no progress since {LastProgress:o}; withholding the systemd watchdog ping.")]
-    private static partial void Stalled(ILogger logger, DateTimeOffset lastProgress);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Withholding the systemd watchdog ping: {Reason}.")]
+    private static partial void Withheld(ILogger logger, string reason);
 }

@@ -1,3 +1,5 @@
+using Edge.Agent.Core;
+using Edge.Agent.OpenAi;
 using Edge.Agent.Ota;
 using Edge.Agent.Security;
 using Microsoft.AspNetCore.Http.Features;
@@ -5,54 +7,75 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Edge.Agent.Http;
 
 /// <summary>
-/// The admin routes (role admin): POST /v1/admin/update with a signed bundle as the body, or
-/// JSON <c>{"url": ...}</c> for the daemon to download it (<c>?force=true</c> allows a version not
-/// above the current one), GET /v1/admin/update for the last attempt's outcome. Every attempt goes to the audit log with its outcome.
+/// The admin routes (role admin): POST /v1/admin/update with a signed bundle as the body
+/// (application/octet-stream), or JSON <c>{"url": ...}</c> (at most 64 KiB) for the daemon to
+/// download it (<c>?force=true</c> allows a version not above the current one), GET
+/// /v1/admin/update for the last attempt's outcome. Every attempt goes to the audit log with its outcome.
 /// </summary>
 internal static class AdminEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapPost("/v1/admin/update", (HttpContext context, ModelUpdater updater) => UpdateAsync(context, updater));
+        var admin = new RoleMetadata(EndpointRole.Admin);
+        app.MapPost("/v1/admin/update", (HttpContext context, ModelUpdater updater) => UpdateAsync(context, updater)).WithMetadata(admin);
         app.MapGet("/v1/admin/update", (HttpContext context, ModelUpdater updater) =>
-            context.Response.WriteAsJsonAsync(ToResponse(updater.Last), AgentJsonContext.Readable.UpdateResponse));
+            context.Response.WriteAsJsonAsync(ToResponse(updater.Last), AgentJsonContext.Readable.UpdateResponse)).WithMetadata(admin);
     }
 
     private static async Task UpdateAsync(HttpContext context, ModelUpdater updater)
     {
-        string who = context.Items[RequestLimits.CallerItem] as string ?? "unknown";
+        string who = context.Items[AuthorizationMiddleware.CallerItem] as string ?? "unknown";
+        string? contentType = context.Request.ContentType;
+        bool json = contentType is { Length: > 0 } && JsonRoute.IsJson(contentType);
+        bool binary = contentType is null or "" || contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase);
+        if (!json && !binary)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType,
+                $"Send the bundle as application/octet-stream, or JSON {{\"url\": ...}} as application/json, not '{contentType}'.");
+            return;
+        }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = updater.Settings.MaxBundleBytes;
+            limit.MaxRequestBodySize = json ? UpdateCommand.MaxBytes : updater.Settings.MaxBundleBytes;
         bool force = context.Request.Query["force"] is { Count: > 0 } value && bool.TryParse(value, out bool parsed) && parsed;
-        string downloads = updater.DownloadsDirectory;
-        Directory.CreateDirectory(downloads);
         string? bundle = null;
         try
         {
-            bundle = context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true
-                ? await DownloadAsync(context, updater, who)
-                : await ReceiveAsync(context, downloads);
+            if (json)
+            {
+                var command = UpdateCommand.Read(await ReadSmallBodyAsync(context));
+                bundle = await updater.DownloadAsync(command.Url, who, context.RequestAborted);
+                force |= command.Force;
+            }
+            else
+            {
+                bundle = await ReceiveAsync(context, updater.DownloadsDirectory);
+            }
             var status = await updater.InstallAsync(bundle, force, who);
             await context.Response.WriteAsJsonAsync(ToResponse(status), AgentJsonContext.Readable.UpdateResponse);
         }
         catch (UpdateRefusedException e)
         {
-            await OpenAiErrors.WriteAsync(context, e.Status, $"Update refused: {e.Message} The current model keeps serving.");
+            await HttpErrors.WriteAsync(context, e.Status, $"Update refused: {e.Message} The current model keeps serving.");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            updater.RecordRefusal(who, "The bundle is larger than Ota:MaxBundleMegabytes.");
-            await OpenAiErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The bundle is larger than Ota:MaxBundleMegabytes ({updater.Settings.MaxBundleBytes} bytes).");
+            string what = json ? $"The update command is larger than {UpdateCommand.MaxBytes} bytes." : $"The bundle is larger than Ota:MaxBundleMegabytes ({updater.Settings.MaxBundleBytes} bytes).";
+            updater.RecordRefusal(who, what);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, what);
         }
-        catch (System.Text.Json.JsonException e)
-        {
-            updater.RecordRefusal(who, "The request body is not valid JSON.");
-            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {e.Message}");
-        }
-        catch (BadRequestException e)
+        catch (RefusalException e)
         {
             updater.RecordRefusal(who, e.Message);
-            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, e.Message, e.Param);
+            await HttpErrors.WriteAsync(context, e);
+        }
+        catch (IOException e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // A full disk while the upload is written: the model in service is untouched.
+            updater.RecordRefusal(who, $"The bundle could not be stored: {e.Message}");
+            await HttpErrors.WriteAsync(context, StatusCodes.Status507InsufficientStorage, $"Update refused: the bundle could not be stored ({e.Message}). The current model keeps serving.");
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
         }
         finally
         {
@@ -62,9 +85,17 @@ internal static class AdminEndpoints
         }
     }
 
+    private static async Task<byte[]> ReadSmallBodyAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+
     /// <summary>The bundle as the request body (application/octet-stream).</summary>
     private static async Task<string> ReceiveAsync(HttpContext context, string downloads)
     {
+        Directory.CreateDirectory(downloads);
         string upload = Path.Combine(downloads, $"upload-{Guid.NewGuid():N}{Runtime.Bundles.ModelBundle.Extension}");
         try
         {
@@ -79,24 +110,6 @@ internal static class AdminEndpoints
             File.Delete(upload);
             throw;
         }
-    }
-
-    /// <summary>JSON {"url": "https://..."}: the daemon fetches the bundle itself, resuming if the connection drops.</summary>
-    private static async Task<string> DownloadAsync(HttpContext context, ModelUpdater updater, string who)
-    {
-        using var document = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        var url = ReadUrl(JsonRoute.RequireObject(document.RootElement), new HashSet<string> { "url" });
-        return await updater.DownloadAsync(url, who, context.RequestAborted);
-    }
-
-    /// <summary>The "url" field of an update request (HTTP or MQTT), refusing other fields.</summary>
-    public static Uri ReadUrl(System.Text.Json.JsonElement root, IReadOnlySet<string> known)
-    {
-        JsonFields.RefuseUnknown(root, known);
-        string text = JsonFields.OptionalString(root, "url") ?? throw new BadRequestException("'url' is required.", "url");
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            throw new BadRequestException($"'url' must be an absolute http or https URL, not '{text}'.", "url");
-        return url;
     }
 
     private static UpdateResponse ToResponse(UpdateStatus status) =>

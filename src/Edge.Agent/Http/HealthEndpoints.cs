@@ -1,26 +1,35 @@
-using Edge.Runtime.Inference;
+using Edge.Agent.OpenAi;
+using Edge.Agent.Security;
+using Edge.Agent.Serving;
 
 namespace Edge.Agent.Http;
 
-/// <summary>GET /healthz (the process serves HTTP) and GET /readyz (a model is loaded and which).</summary>
+/// <summary>GET /healthz (the process serves HTTP) and GET /readyz (a model is loaded and its engine can serve: 503 with the reason when not).</summary>
 internal static class HealthEndpoints
 {
+    /// <summary>How long a busy inference loop may go without a step before /readyz calls it stalled.</summary>
+    public static readonly TimeSpan Stall = TimeSpan.FromSeconds(30);
+
     public static void Map(WebApplication app)
     {
-        app.MapGet("/healthz", new RequestDelegate(WriteHealthAsync));
-        app.MapGet("/readyz", new RequestDelegate(WriteReadyAsync));
+        var open = new RoleMetadata(EndpointRole.Open);
+        app.MapGet("/healthz", new RequestDelegate(WriteHealthAsync)).WithMetadata(open);
+        app.MapGet("/readyz", new RequestDelegate(WriteReadyAsync)).WithMetadata(open);
     }
 
     private static Task WriteHealthAsync(HttpContext context) =>
         context.Response.WriteAsJsonAsync(new HealthResponse("ok"), AgentJsonContext.Readable.HealthResponse);
 
-    // The engine is loaded before the listener opens, so a daemon that answers is ready (with the model now in service).
+    // The engine is loaded before the listener opens, so a daemon that answers has a model; whether it can serve is the engine's status.
     private static Task WriteReadyAsync(HttpContext context)
     {
-        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
-        var manifest = engine.Package.Manifest;
+        var model = context.RequestServices.GetRequiredService<ModelSlot>().Current;
+        var status = EngineStatus.Of(model, Stall, DateTimeOffset.UtcNow);
+        var manifest = model.Engine.Package.Manifest;
+        if (!status.Healthy)
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         return context.Response.WriteAsJsonAsync(
-            new ReadyResponse("ready", manifest.Name, manifest.Version, engine.Provider, engine.ContextLength),
+            new ReadyResponse(status.Healthy ? "ready" : "degraded", manifest.Name, manifest.Version, model.Engine.Provider, model.Engine.ContextLength, status.Reason),
             AgentJsonContext.Readable.ReadyResponse);
     }
 }

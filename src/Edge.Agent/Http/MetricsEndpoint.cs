@@ -1,4 +1,5 @@
 using Edge.Agent.Metrics;
+using Edge.Agent.Security;
 
 namespace Edge.Agent.Http;
 
@@ -24,6 +25,6 @@ internal static class MetricsEndpoint
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return context.Response.WriteAsync(metrics.Exporter.Scrape());
-        }));
+        })).WithMetadata(new RoleMetadata(EndpointRole.Open));
     }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
-using Edge.Runtime.Inference;
-using static Edge.Agent.Http.JsonFields;
+using Edge.Agent.Core;
+using Edge.Agent.OpenAi;
+using Edge.Agent.Security;
+using static Edge.Agent.Core.JsonFields;
 
 namespace Edge.Agent.Http;
 
@@ -12,9 +14,10 @@ internal static class ModelEndpoints
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/v1/models", new RequestDelegate(ListAsync));
-        app.MapPost("/v1/tokenize", new RequestDelegate(TokenizeAsync));
-        app.MapPost("/v1/detokenize", new RequestDelegate(DetokenizeAsync));
+        var infer = new RoleMetadata(EndpointRole.Infer);
+        app.MapGet("/v1/models", new RequestDelegate(ListAsync)).WithMetadata(infer);
+        app.MapPost("/v1/tokenize", new RequestDelegate(TokenizeAsync)).WithMetadata(infer);
+        app.MapPost("/v1/detokenize", new RequestDelegate(DetokenizeAsync)).WithMetadata(infer);
     }
 
     private static Task ListAsync(HttpContext context)
@@ -28,32 +31,45 @@ internal static class ModelEndpoints
     private static Task TokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
         var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
-        var root = JsonRoute.RequireObject(body);
+        var limits = context.RequestServices.GetRequiredService<AdmissionLimits>();
+        var root = RequireObject(body);
         RefuseUnknown(root, TokenizeFields);
         OptionalString(root, "model");
         bool hasPrompt = root.TryGetProperty("prompt", out _), hasMessages = root.TryGetProperty("messages", out _);
         if (hasPrompt == hasMessages)
-            throw new BadRequestException("Send exactly one of 'prompt' and 'messages'.", hasPrompt ? "messages" : "prompt");
-        int[] tokens = hasPrompt
-            ? engine.Tokenizer.Encode(OptionalString(root, "prompt") ?? throw new BadRequestException("'prompt' must be a string.", "prompt"),
-                OptionalBool(root, "add_special_tokens") ?? true)
-            : engine.EncodeChat(ChatCompletionRequest.NormaliseMessages(root), addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true);
+            throw RefusalException.Invalid("Send exactly one of 'prompt' and 'messages'.", hasPrompt ? "messages" : "prompt");
+        var request = hasPrompt
+            ? CompletionRequest.Text(OptionalString(root, "prompt") ?? throw RefusalException.Invalid("'prompt' must be a string.", "prompt"), new())
+            : CompletionRequest.Chat(ChatCompletionReader.NormaliseMessages(root), new());
+        if (request.PromptBytes > limits.MaxPromptBytes)
+            throw new RefusalException(RefusalKind.TooLarge, $"The input is {request.PromptBytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", hasPrompt ? "prompt" : "messages");
+        int[] tokens;
+        try
+        {
+            tokens = hasPrompt
+                ? engine.Tokenizer.Encode(request.Prompt!, OptionalBool(root, "add_special_tokens") ?? true, context.RequestAborted)
+                : engine.EncodeChat(request.Messages!.Value, addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true, cancellation: context.RequestAborted);
+        }
+        catch (Edge.Runtime.Inference.GenerationRequestException e)
+        {
+            throw RefusalException.Invalid(e.Message, e.Parameter);
+        }
         return context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
     });
 
     private static Task DetokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
         var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
-        var root = JsonRoute.RequireObject(body);
+        var root = RequireObject(body);
         RefuseUnknown(root, DetokenizeFields);
         OptionalString(root, "model");
         if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
-            throw new BadRequestException("'tokens' is required: an array of token ids.", "tokens");
+            throw RefusalException.Invalid("'tokens' is required: an array of token ids.", "tokens");
         var ids = new List<int>(tokens.GetArrayLength());
         foreach (var token in tokens.EnumerateArray())
         {
             if (token.ValueKind != JsonValueKind.Number || !token.TryGetInt32(out int id) || id < 0 || id >= engine.Tokenizer.VocabularySize)
-                throw new BadRequestException($"'tokens' holds {token.GetRawText()}, which is not a token id (0..{engine.Tokenizer.VocabularySize - 1}).", "tokens");
+                throw RefusalException.Invalid($"'tokens' holds {token.GetRawText()}, which is not a token id (0..{engine.Tokenizer.VocabularySize - 1}).", "tokens");
             ids.Add(id);
         }
         return context.Response.WriteAsJsonAsync(new DetokenizeResponse(engine.Tokenizer.Decode(ids)), AgentJsonContext.Readable.DetokenizeResponse);

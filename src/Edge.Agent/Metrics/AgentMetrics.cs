@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using Edge.Runtime.Diagnostics;
-using Edge.Runtime.Inference;
-using Edge.Runtime.Scheduling;
 
 namespace Edge.Agent.Metrics;
 
@@ -14,6 +12,7 @@ internal sealed class AgentMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _cache;
     private readonly Counter<long> _updates;
+    private readonly Counter<long> _cacheFailures;
 
     public AgentMetrics()
     {
@@ -21,6 +20,7 @@ internal sealed class AgentMetrics : IDisposable
         Runtime = new RuntimeMetrics(Meter);
         _requests = Meter.CreateCounter<long>("dsedge_http_requests_total", description: "HTTP requests by route and status.");
         _cache = Meter.CreateCounter<long>("dsedge_cache_lookups_total", description: "Response cache lookups of deterministic requests, by result.");
+        _cacheFailures = Meter.CreateCounter<long>("dsedge_cache_failures_total", description: "Response cache reads and writes that failed (a full disk, say); the request was served without the cache.");
         _updates = Meter.CreateCounter<long>("dsedge_ota_updates_total", description: "Model update outcomes: installed, refused, committed (passed probation), rolled-back.");
         Exporter = new PrometheusExporter(Meter);
     }
@@ -29,19 +29,24 @@ internal sealed class AgentMetrics : IDisposable
     public RuntimeMetrics Runtime { get; }
     public PrometheusExporter Exporter { get; }
 
-    /// <summary>Gauges that read the engine and scheduler at scrape time.</summary>
-    public void Observe(Serving.ModelSlot slot)
+    /// <summary>What the gauges read at scrape time, handed in by the host so that this folder depends on nothing of the daemon's.</summary>
+    internal sealed record Readings(Func<(string Model, string Version, string Provider)> ModelInService, Func<int> QueueDepth, Func<int> ActiveSequences,
+        Func<bool> Healthy, Func<bool> OnProbation);
+
+    public void Observe(Readings readings)
     {
         Meter.CreateObservableGauge("dsedge_model_info", () =>
         {
-            var engine = slot.Current.Engine;
+            var (model, version, provider) = readings.ModelInService();
             return new Measurement<int>(1,
-                new KeyValuePair<string, object?>("model", engine.Package.Manifest.Name),
-                new KeyValuePair<string, object?>("version", engine.Package.Manifest.Version),
-                new KeyValuePair<string, object?>("provider", engine.Provider));
+                new KeyValuePair<string, object?>("model", model),
+                new KeyValuePair<string, object?>("version", version),
+                new KeyValuePair<string, object?>("provider", provider));
         }, description: "The model in service (value 1).");
-        Meter.CreateObservableGauge("dsedge_queue_depth", () => slot.Current.Scheduler?.QueueDepth ?? 0, description: "Requests waiting for a batch slot.");
-        Meter.CreateObservableGauge("dsedge_active_sequences", () => slot.Current.Scheduler?.ActiveSequences ?? 0, description: "Sequences in the running batch.");
+        Meter.CreateObservableGauge("dsedge_queue_depth", readings.QueueDepth, description: "Requests waiting for a batch slot.");
+        Meter.CreateObservableGauge("dsedge_active_sequences", readings.ActiveSequences, description: "Sequences in the running batch.");
+        Meter.CreateObservableGauge("dsedge_engine_healthy", () => readings.Healthy() ? 1 : 0, description: "1 while the engine can serve; 0 when it stopped or stalled (see /readyz).");
+        Meter.CreateObservableGauge("dsedge_ota_probation", () => readings.OnProbation() ? 1 : 0, description: "1 while an updated model is on probation.");
     }
 
     public void CountRequest(string route, int status) =>
@@ -49,11 +54,9 @@ internal sealed class AgentMetrics : IDisposable
 
     public void CountUpdate(string outcome) => _updates.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
-    /// <summary>1 while a freshly installed version is on probation.</summary>
-    public void ObserveProbation(Ota.OtaJournal journal) =>
-        Meter.CreateObservableGauge("dsedge_ota_probation", () => journal.Probation is null ? 0 : 1, description: "1 while an updated model is on probation.");
-
     public void CountCache(bool hit) => _cache.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+
+    public void CountCacheFailure(string operation) => _cacheFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Dispose()
     {

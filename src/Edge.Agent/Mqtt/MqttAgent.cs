@@ -1,9 +1,10 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Threading.Channels;
-using Edge.Agent.Http;
+using System.Threading.RateLimiting;
+using Edge.Agent.Core;
+using Edge.Agent.Serving;
 using Edge.Runtime.Inference;
-using Edge.Runtime.Scheduling;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -33,8 +34,16 @@ internal sealed partial class MqttAgent : BackgroundService
     // A pulse: "the outbox may have something to publish, or the connection came back".
     private readonly Channel<bool> _outboxPulse = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // One update command at a time, as HTTP's 409 does; a second one while it runs is refused.
+    private readonly SemaphoreSlim _otaGate = new(1, 1);
+    // Stored answers sent again for redelivered ids: at most this many a second, so that one
+    // id sent in a loop cannot turn the outbox into an amplifier.
+    private readonly TokenBucketRateLimiter _replays = new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = 20, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+    });
 
-    public MqttAgent(MqttSettings settings, MqttStore store, Serving.ModelSlot slot, Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger, Ota.ModelUpdater? updater = null)
+    public MqttAgent(MqttSettings settings, MqttStore store, Serving.ModelSlot slot, CompletionService service, Metrics.AgentMetrics metrics, ILogger<MqttAgent> logger, Ota.ModelUpdater? updater = null)
     {
         _settings = settings;
         _topics = settings.Topics;
@@ -42,7 +51,7 @@ internal sealed partial class MqttAgent : BackgroundService
         _slot = slot;
         _updater = updater;
         _logger = logger;
-        _handler = new MqttRequestHandler(slot, _topics);
+        _handler = new MqttRequestHandler(service, _topics);
         _metrics = new MqttMetrics(metrics.Meter, store, () => _client.IsConnected);
         _store.Dropped += count =>
         {
@@ -99,6 +108,8 @@ internal sealed partial class MqttAgent : BackgroundService
     public override void Dispose()
     {
         _client.Dispose();
+        _otaGate.Dispose();
+        _replays.Dispose();
         base.Dispose();
     }
 
@@ -119,7 +130,8 @@ internal sealed partial class MqttAgent : BackgroundService
                 await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                     .WithTopicFilter(filter => filter.WithTopic(_topics.Request).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
                     .WithTopicFilter(filter => filter.WithTopic(_topics.Ota).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), stopping);
-                await _client.PublishAsync(StatusMessage("online"), stopping);
+                var (status, reason) = Presence();
+                await _client.PublishAsync(StatusMessage(status, reason), stopping);
                 _outboxPulse.Writer.TryWrite(true);
                 await _disconnected.Task.WaitAsync(stopping);
                 Disconnected(_logger, _settings.Host, _settings.Port);
@@ -160,9 +172,14 @@ internal sealed partial class MqttAgent : BackgroundService
         if (message.Topic != _topics.Request)
             return;
         received.AutoAcknowledge = false;
-        string? responseTopic = message.ResponseTopic is { Length: > 0 } topic && !topic.Contains('+') && !topic.Contains('#') ? topic : null;
+        string? responseTopic = message.ResponseTopic is { Length: > 0 } topic ? topic : null;
         byte[]? correlation = message.CorrelationData is { Length: > 0 } data ? data : null;
-        if (message.Payload.Length > _settings.MaxPayloadBytes)
+        if (responseTopic is not null && _topics.ResponseTopicProblem(responseTopic) is { } topicProblem)
+        {
+            // Answered on the device's error topic, never on the refused one.
+            Refuse(null, correlation, topicProblem);
+        }
+        else if (message.Payload.Length > _settings.MaxPayloadBytes)
         {
             Refuse(responseTopic, correlation, $"The request is {message.Payload.Length} bytes; the limit is {_settings.MaxPayloadBytes}.");
         }
@@ -177,11 +194,12 @@ internal sealed partial class MqttAgent : BackgroundService
             else
             {
                 var item = new MqttInboxItem(id, payload, responseTopic, correlation);
-                var receipt = _store.Receive(item);
+                var receipt = _store.Receive(item, replay: () => _replays.AttemptAcquire().IsAcquired);
                 _metrics.CountRequest(receipt switch
                 {
                     MqttReceipt.Accepted => "accepted",
                     MqttReceipt.AnsweredBefore => "answered_before",
+                    MqttReceipt.ReplayThrottled => "replay_throttled",
                     _ => "in_progress",
                 });
                 if (receipt == MqttReceipt.Accepted)
@@ -207,23 +225,29 @@ internal sealed partial class MqttAgent : BackgroundService
             PublishOutcome(new MqttOtaStatus("refused", null, _slot.Current.Version, "Updates are not available."));
             return;
         }
+        if (!_otaGate.Wait(0))
+        {
+            _updater.RecordRefusal(who, "Another update command is running.");
+            return;
+        }
         string? bundle = null;
         try
         {
-            using var document = JsonDocument.Parse(command);
-            var root = JsonRoute.RequireObject(document.RootElement);
-            var url = AdminEndpoints.ReadUrl(root, new HashSet<string> { "url", "force" });
-            bool force = JsonFields.OptionalBool(root, "force") ?? false;
-            bundle = await _updater.DownloadAsync(url, who, _stopping);
-            await _updater.InstallAsync(bundle, force, who);
+            var parsed = Ota.UpdateCommand.Read(command);
+            bundle = await _updater.DownloadAsync(parsed.Url, who, _stopping);
+            await _updater.InstallAsync(bundle, parsed.Force, who);
         }
         catch (Ota.UpdateRefusedException)
         {
             // recorded, and so published, by the updater
         }
-        catch (Exception e) when (e is BadRequestException or JsonException)
+        catch (RefusalException e)
         {
             _updater.RecordRefusal(who, e.Message);
+        }
+        catch (IOException e)
+        {
+            _updater.RecordRefusal(who, $"The bundle could not be stored: {e.Message}");
         }
         catch (OperationCanceledException)
         {
@@ -232,6 +256,7 @@ internal sealed partial class MqttAgent : BackgroundService
         {
             if (bundle is not null)
                 File.Delete(bundle);
+            _otaGate.Release();
         }
     }
 
@@ -289,20 +314,20 @@ internal sealed partial class MqttAgent : BackgroundService
                 answer = await _handler.AnswerAsync(item, PublishDeltaAsync, stopping);
                 break;
             }
-            catch (SchedulerOverloadedException)
+            catch (RefusalException e) when (e.Kind == RefusalKind.Overloaded)
             {
                 // MQTT has no 503: the request waits in the inbox until the queue has room.
                 if (!await WaitQuietlyAsync(TimeSpan.FromMilliseconds(200), stopping))
                     return;
             }
-            catch (BadRequestException e)
+            catch (RefusalException e)
             {
-                answer = _handler.Error(item, e.Message, e.Param);
+                answer = _handler.Error(item, e.Message, e.Parameter, serverFault: e.Kind == RefusalKind.Unavailable);
                 break;
             }
-            catch (GenerationRequestException e)
+            catch (JsonException e)
             {
-                answer = _handler.Error(item, e.Message, e.Parameter);
+                answer = _handler.Error(item, $"The request is not valid JSON: {e.Message}", null);
                 break;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -312,11 +337,11 @@ internal sealed partial class MqttAgent : BackgroundService
             catch (Exception e)
             {
                 AnswerFailed(_logger, item.RequestId, e);
-                answer = _handler.Error(item, $"The request failed inside the server: {e.Message}", null, "server_error");
+                answer = _handler.Error(item, $"The request failed inside the server: {e.Message}", null, serverFault: true);
                 break;
             }
         }
-        _store.Answer(item.RequestId, answer);
+        _store.Answer(item.Key, answer);
         _outboxPulse.Writer.TryWrite(true);
     }
 
@@ -383,15 +408,16 @@ internal sealed partial class MqttAgent : BackgroundService
     private async Task ReportStatusAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(_settings.StatusInterval);
-        (int Depth, string Version) reported = (-1, "");
+        (int Depth, string Version, string Status) reported = (-1, "", "");
         while (await timer.WaitForNextTickAsync(stopping))
         {
-            var now = (QueueDepth, _slot.Current.Version);
+            var (status, reason) = Presence();
+            var now = (QueueDepth, _slot.Current.Version, status);
             if (now == reported || !_client.IsConnected)
                 continue;
             try
             {
-                await _client.PublishAsync(StatusMessage("online"), stopping);
+                await _client.PublishAsync(StatusMessage(status, reason), stopping);
                 reported = now;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -404,12 +430,21 @@ internal sealed partial class MqttAgent : BackgroundService
     /// <summary>Requests waiting: in the scheduler's queue and in the inbox.</summary>
     private int QueueDepth => (_slot.Current.Scheduler?.QueueDepth ?? 0) + (int)_store.InboxCount;
 
-    private MqttApplicationMessage StatusMessage(string status)
+    /// <summary>The engine's state for the status topic: "online", or "degraded" with the reason when the engine cannot serve.</summary>
+    private (string Status, string? Reason) Presence()
+    {
+        var health = EngineStatus.Of(_slot.Current, EngineStallPeriod, DateTimeOffset.UtcNow);
+        return health.Healthy ? ("online", null) : ("degraded", health.Reason);
+    }
+
+    private static readonly TimeSpan EngineStallPeriod = TimeSpan.FromSeconds(30);
+
+    private MqttApplicationMessage StatusMessage(string status, string? reason = null)
     {
         var engine = _slot.Current.Engine;
         var manifest = engine.Package.Manifest;
-        var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, engine.Provider, status == "online" ? QueueDepth : 0,
-            DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, engine.Provider, status == "offline" ? 0 : QueueDepth,
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), reason);
         return new MqttApplicationMessageBuilder()
             .WithTopic(_topics.Status)
             .WithPayload(JsonSerializer.SerializeToUtf8Bytes(body, MqttJsonContext.Readable.DeviceStatus))
@@ -433,7 +468,7 @@ internal sealed partial class MqttAgent : BackgroundService
     private MqttClientOptions ClientOptions()
     {
         var engine = _slot.Current.Engine;
-        var offline = new DeviceStatus("offline", _settings.DeviceId, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Provider, 0, 0);
+        var offline = new DeviceStatus("offline", _settings.DeviceId, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Provider, 0, 0, null);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_settings.Host, _settings.Port)
             .WithClientId(_settings.DeviceId)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Edge.Agent.Http;
+using Edge.Agent.OpenAi;
 
 namespace Edge.Agent.Mqtt;
 
@@ -12,8 +12,9 @@ internal sealed record MqttErrorAnswer(string? Id, ErrorBody Error);
 /// <summary>One partial delta of a streamed answer; sequence numbers start at 0 and have no gaps.</summary>
 internal sealed record MqttStreamDelta(string Id, long Sequence, string Delta);
 
-/// <summary>The retained presence message; the Last Will carries the same shape with status "offline".</summary>
-internal sealed record DeviceStatus(string Status, string Device, string Model, string Version, string Provider, int QueueDepth, long Timestamp);
+/// <summary>The retained presence message: "online", "degraded" (with the reason) or, in the Last Will and at a clean stop, "offline".</summary>
+internal sealed record DeviceStatus(string Status, string Device, string Model, string Version, string Provider, int QueueDepth, long Timestamp,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
 
 /// <summary>The outcome of an update command: "installed" or "refused", with the reason.</summary>
 internal sealed record MqttOtaStatus(string Status, string? Version, string? PreviousVersion, string? Reason);

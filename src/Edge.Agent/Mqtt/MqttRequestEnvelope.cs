@@ -20,11 +20,11 @@ internal static class MqttRequestEnvelope
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
-                return (null, $"The request must be a JSON object, not {Http.JsonFields.Describe(root.ValueKind)}.");
+                return (null, $"The request must be a JSON object, not {Core.JsonFields.Describe(root.ValueKind)}.");
             if (!root.TryGetProperty("id", out var id) || id.ValueKind == JsonValueKind.Null)
                 return (null, "'id' is required: a string that names the request and its response topic.");
             if (id.ValueKind != JsonValueKind.String)
-                return (null, $"'id' must be a string, not {Http.JsonFields.Describe(id.ValueKind)}.");
+                return (null, $"'id' must be a string, not {Core.JsonFields.Describe(id.ValueKind)}.");
             string text = id.GetString()!;
             return MqttTopics.IsUsableId(text)
                 ? (text, null)

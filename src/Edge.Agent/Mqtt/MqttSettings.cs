@@ -1,4 +1,4 @@
-using Edge.Agent.Hosting;
+using Edge.Agent.Configuration;
 using MQTTnet.Formatter;
 
 namespace Edge.Agent.Mqtt;

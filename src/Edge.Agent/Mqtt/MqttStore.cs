@@ -4,7 +4,17 @@ using Microsoft.Data.Sqlite;
 namespace Edge.Agent.Mqtt;
 
 /// <summary>A request taken from the broker and not yet answered.</summary>
-internal sealed record MqttInboxItem(string RequestId, byte[] Payload, string? ResponseTopic, byte[]? CorrelationData);
+internal sealed record MqttInboxItem(string RequestId, byte[] Payload, string? ResponseTopic, byte[]? CorrelationData)
+{
+    /// <summary>
+    /// The request as the store knows it: its id within its requester's scope (the response
+    /// topic), so that two machines that both send id "1" both get answers. U+0000 can be in
+    /// neither a topic nor an id, so it separates them unambiguously.
+    /// </summary>
+    public string Key => ResponseTopic is null ? RequestId : $"{ResponseTopic}\0{RequestId}";
+
+    public static string IdOfKey(string key) => key[(key.LastIndexOf('\0') + 1)..];
+}
 
 /// <summary>A message to publish with QoS 1.</summary>
 internal sealed record MqttOutgoing(string Topic, byte[] Payload, byte[]? CorrelationData);
@@ -21,6 +31,8 @@ internal enum MqttReceipt
     AnsweredBefore,
     /// <summary>Seen and still being answered: nothing to do.</summary>
     InProgress,
+    /// <summary>Seen and answered before, but replays are over their rate: nothing was sent.</summary>
+    ReplayThrottled,
 }
 
 /// <summary>
@@ -59,22 +71,29 @@ internal sealed class MqttStore : IDisposable
     /// <summary>Raised (under the store's lock) with the number of answers dropped, oldest first, from a full outbox.</summary>
     public event Action<int>? Dropped;
 
-    /// <summary>Records a request from the broker unless its id was seen before.</summary>
-    public MqttReceipt Receive(MqttInboxItem item)
+    /// <summary>Records a request from the broker unless its id was seen before; then its stored answer is queued again if <paramref name="replay"/> allows.</summary>
+    public MqttReceipt Receive(MqttInboxItem item, Func<bool>? replay = null)
     {
         lock (_lock)
         {
             using var transaction = _connection.BeginTransaction();
             MqttReceipt receipt;
-            if (FindAnswer(item.RequestId, transaction) is { } answer)
+            if (FindAnswer(item.Key, transaction) is { } answer)
             {
-                EnqueueLocked(answer, transaction);
-                receipt = MqttReceipt.AnsweredBefore;
+                if (replay is null || replay())
+                {
+                    EnqueueLocked(answer, transaction);
+                    receipt = MqttReceipt.AnsweredBefore;
+                }
+                else
+                {
+                    receipt = MqttReceipt.ReplayThrottled;
+                }
             }
             else
             {
                 using var insert = _connection.Command("INSERT OR IGNORE INTO inbox (request_id, payload, response_topic, correlation) VALUES ($id, $payload, $topic, $correlation);", transaction);
-                insert.Parameters.AddWithValue("$id", item.RequestId);
+                insert.Parameters.AddWithValue("$id", item.Key);
                 insert.Parameters.AddWithValue("$payload", item.Payload);
                 insert.Parameters.AddWithValue("$topic", (object?)item.ResponseTopic ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$correlation", (object?)item.CorrelationData ?? DBNull.Value);
@@ -94,15 +113,15 @@ internal sealed class MqttStore : IDisposable
             using var reader = select.ExecuteReader();
             var items = new List<MqttInboxItem>();
             while (reader.Read())
-                items.Add(new MqttInboxItem(reader.GetString(0), (byte[])reader[1], reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader[3]));
+                items.Add(new MqttInboxItem(MqttInboxItem.IdOfKey(reader.GetString(0)), (byte[])reader[1], reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : (byte[])reader[3]));
             return items;
         }
     }
 
     /// <summary>
-    /// Queues an answer for publishing. With a request id, the request leaves the inbox and its
-    /// answer is remembered, in the same transaction; without one (a request too broken to
-    /// have an id), the answer is only queued.
+    /// Queues an answer for publishing. With a request key (<see cref="MqttInboxItem.Key"/>), the
+    /// request leaves the inbox and its answer is remembered, in the same transaction; without
+    /// one (a request too broken to have an id), the answer is only queued.
     /// </summary>
     public void Answer(string? requestId, MqttOutgoing answer)
     {

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Edge.Agent.Hosting;
+using Edge.Agent.Configuration;
 using Edge.Runtime.Bundles;
 
 namespace Edge.Agent.Ota;

@@ -10,7 +10,8 @@ internal sealed record ApiKey(string Name, string Sha256, IReadOnlySet<string> R
 /// Who may call what. Keys come from configuration (Auth:Keys:N:Name / Sha256 / Roles), stored as
 /// SHA-256 hashes; clients send the key as "Authorization: Bearer &lt;key&gt;". Roles: infer
 /// (completions, chat, tokenize, models) and admin (model and update routes). Without a key, only
-/// loopback callers get in, and only while Auth:AllowAnonymousLoopback is true.
+/// loopback callers get in, only while Auth:AllowAnonymousLoopback is true, and only with the
+/// infer role: admin always needs a key.
 /// </summary>
 internal sealed class ApiKeys
 {
@@ -27,6 +28,11 @@ internal sealed class ApiKeys
     }
 
     public bool AllowAnonymousLoopback { get; }
+
+    /// <summary>Whether any key is configured; without one, an unknown bearer token counts as no token (what the OpenAI SDKs send by default).</summary>
+    public bool Any => _byHash.Count > 0;
+
+    public static string RoleName(EndpointRole role) => role == EndpointRole.Admin ? Admin : Infer;
 
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
@@ -52,15 +58,15 @@ internal sealed class ApiKeys
         foreach (var entry in configuration.GetSection("Auth:Keys").GetChildren())
         {
             string path = $"Auth:Keys:{entry.Key}";
-            string name = entry["Name"] is { Length: > 0 } n ? n : throw new Hosting.ConfigurationException($"{path}:Name", "is required");
+            string name = entry["Name"] is { Length: > 0 } n ? n : throw new Configuration.ConfigurationException($"{path}:Name", "is required");
             string hash = entry["Sha256"] ?? "";
             if (hash.Length != 64 || !hash.All(Uri.IsHexDigit))
-                throw new Hosting.ConfigurationException($"{path}:Sha256", "must be the 64 hex digits of the key's SHA-256 (deepseek-edge hash-key prints it)");
+                throw new Configuration.ConfigurationException($"{path}:Sha256", "must be the 64 hex digits of the key's SHA-256 (deepseek-edge hash-key prints it)");
             var roles = entry.GetSection("Roles").GetChildren().Select(r => r.Value ?? "").ToHashSet(StringComparer.Ordinal);
             if (roles.Count == 0 || roles.Any(r => !KnownRoles.Contains(r)))
-                throw new Hosting.ConfigurationException($"{path}:Roles", $"must list roles from: {string.Join(", ", KnownRoles)}");
+                throw new Configuration.ConfigurationException($"{path}:Roles", $"must list roles from: {string.Join(", ", KnownRoles)}");
             keys.Add(new ApiKey(name, hash.ToLowerInvariant(), roles));
         }
-        return new ApiKeys(keys, Hosting.ConfigurationValues.ReadBool(configuration, "Auth:AllowAnonymousLoopback", false));
+        return new ApiKeys(keys, Configuration.ConfigurationValues.ReadBool(configuration, "Auth:AllowAnonymousLoopback", false));
     }
 }

@@ -1,6 +1,5 @@
 using Edge.Agent.Caching;
-using Edge.Agent.Generation;
-using Edge.Agent.Hosting;
+using Edge.Agent.Configuration;
 using Edge.Runtime;
 using Edge.Runtime.Inference;
 using Edge.Runtime.Scheduling;
@@ -9,20 +8,18 @@ namespace Edge.Agent.Serving;
 
 /// <summary>
 /// Loads a model package into a <see cref="ServingModel"/> with the daemon's settings (providers,
-/// scheduler, cache, limits), the same way at start and for an update, and runs its smoke test.
+/// scheduler, cache), the same way at start and for an update, and runs its smoke test.
 /// </summary>
-internal sealed class ModelLoader(EngineOptions engineOptions, SchedulerOptions schedulerOptions, Security.RequestLimits limits,
-    Metrics.AgentMetrics metrics, string stateDirectory, long? cacheBytes)
+internal sealed partial class ModelLoader(EngineOptions engineOptions, SchedulerOptions schedulerOptions, string stateDirectory, long? cacheBytes, ILogger logger)
 {
-    public static ModelLoader FromConfiguration(IConfiguration configuration, string stateDirectory, Security.RequestLimits limits, Metrics.AgentMetrics metrics) => new(
-        EngineConfiguration.Read(configuration, stateDirectory) with { Metrics = metrics.Runtime },
+    public static ModelLoader FromConfiguration(IConfiguration configuration, string stateDirectory, Runtime.Diagnostics.RuntimeMetrics metrics, ILogger logger) => new(
+        EngineConfiguration.Read(configuration, stateDirectory) with { Metrics = metrics },
         EngineConfiguration.ReadScheduler(configuration),
-        limits,
-        metrics,
         stateDirectory,
         ConfigurationValues.ReadBool(configuration, "Cache:Enabled", true)
             ? ConfigurationValues.ReadInt(configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L
-            : null);
+            : null,
+        logger);
 
     /// <exception cref="ModelLoadException">The package or its model cannot be loaded.</exception>
     public ServingModel Load(string modelDirectory)
@@ -31,14 +28,30 @@ internal sealed class ModelLoader(EngineOptions engineOptions, SchedulerOptions 
         try
         {
             var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, schedulerOptions) : null;
-            var cache = cacheBytes is { } bytes ? new ResponseCache(stateDirectory, engine.Package.Manifest.Version, bytes) : null;
-            var health = new ServingHealth();
-            return new ServingModel(engine, scheduler, cache, new TextGenerator(engine, scheduler, limits, cache, metrics, health), health);
+            if (scheduler is not null)
+                scheduler.Faulted += (stage, error, stopped) => EngineFault(logger, stage, stopped ? "the scheduler stopped" : "the touched sequences failed; serving on", error);
+            return new ServingModel(engine, scheduler, OpenCache(engine.Package.Manifest.Version), new ServingHealth());
         }
         catch
         {
             engine.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The response cache, or none when it cannot be opened (a full or read-only disk): serving matters more.</summary>
+    private ResponseCache? OpenCache(string version)
+    {
+        if (cacheBytes is not { } bytes)
+            return null;
+        try
+        {
+            return new ResponseCache(stateDirectory, version, bytes);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            CacheOff(logger, e.Message);
+            return null;
         }
     }
 
@@ -54,4 +67,10 @@ internal sealed class ModelLoader(EngineOptions engineOptions, SchedulerOptions 
             ? $"the smoke test produced [{string.Join(", ", result.CompletionIds)}], the manifest expects [{string.Join(", ", smoke.ExpectedIds)}]"
             : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The response cache cannot be opened ({Reason}); serving without it.")]
+    private static partial void CacheOff(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Engine fault during {Stage}: {Outcome}.")]
+    private static partial void EngineFault(ILogger logger, GenerationStage stage, string outcome, Exception error);
 }

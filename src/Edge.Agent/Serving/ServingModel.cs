@@ -1,5 +1,4 @@
 using Edge.Agent.Caching;
-using Edge.Agent.Generation;
 using Edge.Runtime.Inference;
 using Edge.Runtime.Scheduling;
 
@@ -7,10 +6,10 @@ namespace Edge.Agent.Serving;
 
 /// <summary>
 /// One loaded model and what is bound to it: the engine, its batching scheduler, the response
-/// cache for its version and the generator over them. Requests hold a lease; a model retired by
+/// cache for its version and how its generations ended. Requests hold a lease; a model retired by
 /// an update is disposed when its last lease ends, so in-flight requests finish on it.
 /// </summary>
-internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache, TextGenerator generator, ServingHealth health) : IDisposable
+internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? scheduler, ResponseCache? cache, ServingHealth health) : IDisposable
 {
     private int _leases;
     private int _retired;
@@ -18,7 +17,7 @@ internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? 
 
     public InferenceEngine Engine { get; } = engine;
     public GenerationScheduler? Scheduler { get; } = scheduler;
-    public TextGenerator Generator { get; } = generator;
+    public ResponseCache? Cache { get; } = cache;
     public ServingHealth Health { get; } = health;
     public string Version => Engine.Package.Manifest.Version;
 
@@ -43,7 +42,7 @@ internal sealed class ServingModel(InferenceEngine engine, GenerationScheduler? 
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         Scheduler?.Dispose();
-        cache?.Dispose();
+        Cache?.Dispose();
         Engine.Dispose();
     }
 }

@@ -89,7 +89,7 @@ public sealed class InferenceEngine : IDisposable
     /// writes them).
     /// </summary>
     /// <exception cref="GenerationRequestException">The model has no chat template, or the template refused the conversation.</exception>
-    public int[] EncodeChat(System.Text.Json.JsonElement messages, System.Text.Json.JsonElement? tools = null, bool addGenerationPrompt = true)
+    public int[] EncodeChat(System.Text.Json.JsonElement messages, System.Text.Json.JsonElement? tools = null, bool addGenerationPrompt = true, CancellationToken cancellation = default)
     {
         if (ChatTemplate is null)
             throw new GenerationRequestException($"Model {Package.Manifest.Name} has no chat template; use the completions API.", "messages");
@@ -102,12 +102,13 @@ public sealed class InferenceEngine : IDisposable
         {
             throw new GenerationRequestException($"The model's chat template refused the conversation: {e.Message}", "messages");
         }
-        return Tokenizer.Encode(prompt, addSpecialTokens: false);
+        cancellation.ThrowIfCancellationRequested();
+        return Tokenizer.Encode(prompt, addSpecialTokens: false, cancellation);
     }
 
     /// <summary>Completes a plain-text prompt (tokenized with the model's BOS, as Hugging Face does).</summary>
     public GenerationResult Complete(string prompt, GenerationSettings settings, CancellationToken cancellation = default) =>
-        Generate(Tokenizer.Encode(prompt), settings, cancellation);
+        Generate(Tokenizer.Encode(prompt, cancellation: cancellation), settings, cancellation);
 
     /// <summary>Runs a whole generation and returns its tokens and text.</summary>
     public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationSettings settings, CancellationToken cancellation = default)

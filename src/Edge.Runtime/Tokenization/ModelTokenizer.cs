@@ -18,6 +18,7 @@ public sealed class ModelTokenizer
     private const string ByteLevelRegex = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private readonly BpeTokenizer _bpe;
+    private readonly SplitPreTokenizer _preTokenizer;
     private readonly AddedTokenMatcher _addedTokens;
     private readonly string[] _tokenById;
     private readonly HashSet<int> _specialIds;
@@ -27,6 +28,7 @@ public sealed class ModelTokenizer
         HashSet<int> specialIds, NormalizationForm? normalization, TokenizerConfig config)
     {
         _bpe = bpe;
+        _preTokenizer = (SplitPreTokenizer)bpe.PreTokenizer!;
         _addedTokens = addedTokens;
         _tokenById = tokenById;
         _specialIds = specialIds;
@@ -71,20 +73,36 @@ public sealed class ModelTokenizer
         }
     }
 
-    /// <summary>Token ids of <paramref name="text"/>; with special tokens, BOS/EOS as tokenizer_config.json asks.</summary>
-    public int[] Encode(string text, bool addSpecialTokens = true)
+    /// <summary>
+    /// Token ids of <paramref name="text"/>; with special tokens, BOS/EOS as tokenizer_config.json
+    /// asks. Linear in the text's length: pre-tokenization splits runs longer than
+    /// <see cref="SplitPreTokenizer.MaxPieceLength"/>, so byte-pair merging never sees a long
+    /// word. Checks <paramref name="cancellation"/> between pieces, so a client that leaves stops it.
+    /// </summary>
+    public int[] Encode(string text, bool addSpecialTokens = true, CancellationToken cancellation = default)
     {
         if (_normalization is { } form)
             text = text.Normalize(form);
         var ids = new List<int>(text.Length / 3 + 2);
         if (addSpecialTokens && Config.AddBosToken && BosId is { } bos)
             ids.Add(bos);
+        int sinceCheck = 0;
         foreach (var (offset, length, addedId) in _addedTokens.Split(text))
         {
             if (addedId is { } id)
+            {
                 ids.Add(id);
-            else
-                ids.AddRange(_bpe.EncodeToIds(text.AsSpan(offset, length), considerPreTokenization: true, considerNormalization: false));
+                continue;
+            }
+            foreach (var (pieceOffset, pieceLength) in _preTokenizer.PreTokenize(text.AsSpan(offset, length)))
+            {
+                if (++sinceCheck == 256)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    sinceCheck = 0;
+                }
+                ids.AddRange(_bpe.EncodeToIds(text.AsSpan(offset + pieceOffset, pieceLength), considerPreTokenization: false, considerNormalization: false));
+            }
         }
         if (addSpecialTokens && Config.AddEosToken && EosId is { } eos)
             ids.Add(eos);

@@ -1,4 +1,4 @@
-using Edge.Agent.Hosting;
+using Edge.Agent.Configuration;
 using Edge.Agent.Mqtt;
 using Microsoft.Extensions.Configuration;
 

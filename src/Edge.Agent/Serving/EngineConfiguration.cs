@@ -1,8 +1,9 @@
+using Edge.Agent.Configuration;
 using Edge.Runtime;
 using Edge.Runtime.Providers;
 using Edge.Runtime.Scheduling;
 
-namespace Edge.Agent.Hosting;
+namespace Edge.Agent.Serving;
 
 /// <summary>
 /// Engine settings from configuration: Engine:Providers ("tensorrt,cuda,cpu"), Engine:StrictProviders,

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Edge.Runtime.Inference;
-using static Edge.Agent.Http.JsonFields;
+using Edge.Agent.Core;
+using static Edge.Agent.Core.JsonFields;
 
-namespace Edge.Agent.Http;
+namespace Edge.Agent.OpenAi;
 
 /// <summary>
 /// The parameters completions and chat completions share: length, sampling, penalties, stops,
@@ -23,7 +24,7 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
         string? model = OptionalString(root, "model");
         OptionalString(root, "user");
         if (OptionalInt(root, "n") is { } n && n != 1)
-            throw new BadRequestException("'n' must be 1: one completion per request.", "n");
+            throw RefusalException.Invalid("'n' must be 1: one completion per request.", "n");
         bool stream = OptionalBool(root, "stream") ?? false;
         bool includeUsage = ReadStreamOptions(root, stream);
         int? maxTokens = OptionalInt(root, "max_tokens");
@@ -52,13 +53,13 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
         if (!root.TryGetProperty("stream_options", out var options) || options.ValueKind == JsonValueKind.Null)
             return false;
         if (!stream)
-            throw new BadRequestException("'stream_options' is only allowed with 'stream': true.", "stream_options");
+            throw RefusalException.Invalid("'stream_options' is only allowed with 'stream': true.", "stream_options");
         if (options.ValueKind != JsonValueKind.Object)
-            throw new BadRequestException($"'stream_options' must be an object, not {Describe(options.ValueKind)}.", "stream_options");
+            throw RefusalException.Invalid($"'stream_options' must be an object, not {Describe(options.ValueKind)}.", "stream_options");
         foreach (var property in options.EnumerateObject())
         {
             if (property.Name != "include_usage")
-                throw new BadRequestException($"'stream_options.{property.Name}' is not supported.", "stream_options");
+                throw RefusalException.Invalid($"'stream_options.{property.Name}' is not supported.", "stream_options");
         }
         return OptionalBool(options, "include_usage", "stream_options.include_usage") ?? false;
     }
@@ -70,12 +71,12 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
         if (stop.ValueKind == JsonValueKind.String)
             return [stop.GetString()!];
         if (stop.ValueKind != JsonValueKind.Array)
-            throw new BadRequestException($"'stop' must be a string or an array of strings, not {Describe(stop.ValueKind)}.", "stop");
+            throw RefusalException.Invalid($"'stop' must be a string or an array of strings, not {Describe(stop.ValueKind)}.", "stop");
         var stops = new List<string>();
         foreach (var item in stop.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.String)
-                throw new BadRequestException($"'stop' must hold only strings, not {Describe(item.ValueKind)}.", "stop");
+                throw RefusalException.Invalid($"'stop' must hold only strings, not {Describe(item.ValueKind)}.", "stop");
             stops.Add(item.GetString()!);
         }
         return stops;

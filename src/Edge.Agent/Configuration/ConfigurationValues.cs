@@ -1,4 +1,4 @@
-namespace Edge.Agent.Hosting;
+namespace Edge.Agent.Configuration;
 
 /// <summary>Typed reads of configuration values; a value that does not parse stops start-up naming its key.</summary>
 internal static class ConfigurationValues

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Edge.Agent.Http;
+namespace Edge.Agent.OpenAi;
 
-// The OpenAI wire shapes the agent writes. Requests are read by hand (CompletionRequestReader)
+// The OpenAI wire shapes the agent writes. Requests are read by hand (CompletionReader, ChatCompletionReader)
 // so that every wrong form gets a message naming the parameter.
 
 internal sealed record CompletionResponse(
@@ -12,7 +12,7 @@ internal sealed record CompletionResponse(
     long Created,
     string Model,
     IReadOnlyList<CompletionChoice> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OpenAiUsage? Usage);
 
 /// <summary>One choice; in a stream, finish_reason stays null until the last chunk.</summary>
 internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string? FinishReason);
@@ -23,7 +23,7 @@ internal sealed record ChatCompletionResponse(
     long Created,
     string Model,
     IReadOnlyList<ChatChoice> Choices,
-    Usage Usage);
+    OpenAiUsage Usage);
 
 internal sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string FinishReason);
 
@@ -36,7 +36,7 @@ internal sealed record ChatCompletionChunk(
     long Created,
     string Model,
     IReadOnlyList<ChatChunkChoice> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OpenAiUsage? Usage);
 
 internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason);
 
@@ -44,7 +44,7 @@ internal sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
 
-internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);
+internal sealed record OpenAiUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
 internal sealed record ErrorResponse(ErrorBody Error);
 
@@ -52,7 +52,9 @@ internal sealed record ErrorBody(string Message, string Type, string? Param, str
 
 internal sealed record HealthResponse(string Status);
 
-internal sealed record ReadyResponse(string Status, string Model, string Version, string Provider, int ContextLength);
+/// <summary>/readyz: "ready", or "degraded" with the reason (HTTP 503).</summary>
+internal sealed record ReadyResponse(string Status, string Model, string Version, string Provider, int ContextLength,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason = null);
 
 internal sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 

@@ -1,0 +1,37 @@
+using System.Text;
+using System.Text.Json;
+using Edge.Runtime.Inference;
+
+namespace Edge.Agent.Core;
+
+/// <summary>A plain-text prompt to continue, or a conversation for the model's chat template.</summary>
+internal enum CompletionKind
+{
+    Text,
+    Chat,
+}
+
+/// <summary>
+/// A completion request as every transport hands it to the core: the prompt or the messages,
+/// the generation settings, and how the answer is wanted (streamed, with usage). Checked for
+/// shape by the transport's reader; for limits, health and the model by <see cref="CompletionService"/>.
+/// </summary>
+internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, JsonElement? Messages, GenerationSettings Settings, bool Stream, bool IncludeUsage)
+{
+    public static CompletionRequest Text(string prompt, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
+        new(CompletionKind.Text, prompt, null, settings, stream, includeUsage);
+
+    public static CompletionRequest Chat(JsonElement messages, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
+        new(CompletionKind.Chat, null, messages, settings, stream, includeUsage);
+
+    /// <summary>The input's size in UTF-8 bytes, what the prompt byte limit counts.</summary>
+    public long PromptBytes => Kind == CompletionKind.Text
+        ? Encoding.UTF8.GetByteCount(Prompt!)
+        : Encoding.UTF8.GetByteCount(Messages!.Value.GetRawText());
+
+    /// <summary>Which API the answer belongs to, part of the response cache's key.</summary>
+    public string CacheRoute => Kind == CompletionKind.Text ? "completions" : "chat";
+}
+
+/// <summary>A whole answer: its text and how it ended.</summary>
+internal sealed record CompletionResult(string Text, FinishReason FinishReason, GenerationUsage Usage);

@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using Edge.Agent.Caching;
+using Edge.Agent.Serving;
+using Edge.Runtime.Inference;
+using Edge.Runtime.Scheduling;
+
+namespace Edge.Agent.Core;
+
+/// <summary>
+/// The one path every completion takes, whatever transport brought it: a lease on the model in
+/// service, admission (engine health, limits), the prompt (tokenizer or chat template, stopped
+/// when the caller leaves), the response cache, then the batching scheduler or a single
+/// sequence. Refusals throw <see cref="RefusalException"/> before anything runs; an engine fault
+/// later ends the updates with <see cref="GenerationFaultException"/>.
+/// </summary>
+internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits limits, ILogger<CompletionService> logger, Metrics.AgentMetrics? metrics = null)
+{
+    /// <summary>Starts a completion; dispose the run when done with it (it holds the model).</summary>
+    public CompletionRun Start(CompletionRequest request, CancellationToken cancellation)
+    {
+        var lease = slot.Acquire(); // the whole answer comes from one model, even across an update
+        try
+        {
+            return Admit(lease, request, cancellation);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    private CompletionRun Admit(ModelSlot.Lease lease, CompletionRequest request, CancellationToken cancellation)
+    {
+        var model = lease.Model;
+        var engine = model.Engine;
+        if (model.Scheduler?.Fault is { } fault)
+            throw new RefusalException(RefusalKind.Unavailable, $"The engine has stopped and cannot take requests: {fault}");
+        var settings = request.Settings;
+        if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
+            throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
+        string field = request.Kind == CompletionKind.Text ? "prompt" : "messages";
+        if (request.PromptBytes is var bytes && bytes > limits.MaxPromptBytes)
+            throw new RefusalException(RefusalKind.TooLarge, $"The {field} is {bytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", field);
+        int[] prompt = Translated(() => request.Kind == CompletionKind.Text
+            ? engine.Tokenizer.Encode(request.Prompt!, cancellation: cancellation)
+            : engine.EncodeChat(request.Messages!.Value, cancellation: cancellation));
+        if (limits.MaxPromptTokens > 0 && prompt.Length > limits.MaxPromptTokens)
+            throw RefusalException.Invalid($"The prompt has {prompt.Length} tokens; this server's limit is {limits.MaxPromptTokens}.", field);
+        var (updates, cacheStatus) = Translated(() => Generate(model, request.CacheRoute, prompt, settings, cancellation));
+        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates);
+    }
+
+    /// <summary>The engine's refusals in the core's one refusal type.</summary>
+    private static T Translated<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (GenerationRequestException e)
+        {
+            throw RefusalException.Invalid(e.Message, e.Parameter);
+        }
+        catch (SchedulerOverloadedException e)
+        {
+            throw new RefusalException(RefusalKind.Overloaded, e.Message);
+        }
+        catch (EngineUnavailableException e)
+        {
+            throw new RefusalException(RefusalKind.Unavailable, e.Message);
+        }
+    }
+
+    private (IAsyncEnumerable<GenerationChunk> Updates, string CacheStatus) Generate(ServingModel model, string route, int[] prompt, GenerationSettings settings, CancellationToken cancellation)
+    {
+        var cache = model.Cache;
+        if (cache is null || !ResponseCache.IsDeterministic(settings))
+            return (Watched(Run(model, prompt, settings, cancellation), model.Health), "bypass");
+        settings.Validate();
+        string key = cache.Key(route, prompt, settings);
+        if (Find(cache, key) is { } answer)
+        {
+            metrics?.CountCache(hit: true);
+            return (Replay(answer), "hit");
+        }
+        metrics?.CountCache(hit: false);
+        return (Remember(cache, key, Watched(Run(model, prompt, settings, cancellation), model.Health), CancellationToken.None), "miss");
+    }
+
+    private static IAsyncEnumerable<GenerationChunk> Run(ServingModel model, int[] prompt, GenerationSettings settings, CancellationToken cancellation)
+    {
+        if (model.Scheduler is { } scheduler)
+            return scheduler.StreamAsync(prompt, settings, cancellation);
+        // A model without shared-buffer caches: one sequence on a thread of its own.
+        var chunks = model.Engine.Stream(prompt, settings, cancellation);
+        var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var chunk in chunks)
+                    channel.Writer.TryWrite(chunk);
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e is GenerationFaultException ? e : new GenerationFaultException(GenerationStage.Step, e));
+            }
+        }, CancellationToken.None);
+        return channel.Reader.ReadAllAsync(CancellationToken.None);
+    }
+
+    /// <summary>Counts how the engine's generation ended, for the probation after an update: finished, or failed (an engine fault, not a cancellation).</summary>
+    private static async IAsyncEnumerable<GenerationChunk> Watched(IAsyncEnumerable<GenerationChunk> chunks, ServingHealth health)
+    {
+        await using var enumerator = chunks.GetAsyncEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!await enumerator.MoveNextAsync())
+                    break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                health.RecordFailed();
+                throw;
+            }
+            if (enumerator.Current.FinishReason is { } reason && reason != FinishReason.Cancelled)
+                health.RecordFinished();
+            yield return enumerator.Current;
+        }
+    }
+
+    /// <summary>A cache that cannot be read (a damaged or vanished file) is a miss, not a failed request.</summary>
+    private CachedAnswer? Find(ResponseCache cache, string key)
+    {
+        try
+        {
+            return cache.Find(key);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            metrics?.CountCacheFailure("read");
+            CacheFailed(logger, "read", e.Message);
+            return null;
+        }
+    }
+
+    private static async IAsyncEnumerable<GenerationChunk> Replay(CachedAnswer answer)
+    {
+        await Task.CompletedTask;
+        if (answer.Text.Length > 0)
+            yield return new GenerationChunk(answer.Text);
+        yield return new GenerationChunk("", answer.FinishReason, new GenerationUsage(answer.PromptTokens, answer.CompletionTokens));
+    }
+
+    /// <summary>
+    /// Passes the chunks through and stores the answer once it finished (not if cancelled). A
+    /// failed write (a full disk) is logged and counted; the answer still goes out.
+    /// </summary>
+    private async IAsyncEnumerable<GenerationChunk> Remember(ResponseCache cache, string key, IAsyncEnumerable<GenerationChunk> chunks, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        var text = new StringBuilder();
+        await foreach (var chunk in chunks.WithCancellation(cancellation))
+        {
+            text.Append(chunk.Text);
+            if (chunk is { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
+            {
+                try
+                {
+                    cache.Store(key, new CachedAnswer(text.ToString(), reason, usage.PromptTokens, usage.CompletionTokens));
+                }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                {
+                    metrics?.CountCacheFailure("write");
+                    CacheFailed(logger, "write", e.Message);
+                }
+            }
+            yield return chunk;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Response cache {Operation} failed ({Reason}); the request is served without it.")]
+    private static partial void CacheFailed(ILogger logger, string operation, string reason);
+}
+
+/// <summary>
+/// A started completion: the model it runs on (held until disposed), whether the cache answered
+/// ("hit", "miss", or "bypass" when the request is not deterministic) and its updates.
+/// </summary>
+internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string cacheStatus, IAsyncEnumerable<GenerationChunk> updates) : IDisposable
+{
+    public string Model { get; } = model;
+    public string CacheStatus { get; } = cacheStatus;
+    public IAsyncEnumerable<GenerationChunk> Updates { get; } = updates;
+
+    /// <summary>
+    /// Waits for the whole answer, passing each text delta to <paramref name="onDelta"/> (streaming
+    /// transports preview it). Throws <see cref="OperationCanceledException"/> when the generation was cancelled.
+    /// </summary>
+    public async Task<CompletionResult> CollectAsync(Func<string, Task>? onDelta = null, CancellationToken cancellation = default)
+    {
+        var text = new StringBuilder();
+        GenerationChunk? last = null;
+        await foreach (var chunk in Updates.WithCancellation(cancellation))
+        {
+            text.Append(chunk.Text);
+            last = chunk;
+            if (onDelta is not null && chunk.Text.Length > 0)
+                await onDelta(chunk.Text);
+        }
+        if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
+            throw new OperationCanceledException("The generation was cancelled.");
+        return new CompletionResult(text.ToString(), reason, usage);
+    }
+
+    public void Dispose() => lease.Dispose();
+}

@@ -1,0 +1,46 @@
+using Edge.Agent.Core;
+using Edge.Agent.OpenAi;
+
+namespace Edge.Agent.Http;
+
+/// <summary>HTTP errors in OpenAI's shape: {"error": {"message", "type", "param", "code"}}, and the status of each refusal.</summary>
+internal static class HttpErrors
+{
+    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null, string? code = null)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(OpenAiAnswers.Error(message, param, code, serverFault: status >= 500), AgentJsonContext.Readable.ErrorResponse);
+    }
+
+    public static Task WriteAsync(HttpContext context, RefusalException refusal)
+    {
+        if (refusal.Kind == RefusalKind.Overloaded)
+            context.Response.Headers.RetryAfter = "1";
+        return WriteAsync(context, StatusOf(refusal.Kind), refusal.Message, refusal.Parameter);
+    }
+
+    public static int StatusOf(RefusalKind kind) => kind switch
+    {
+        RefusalKind.Invalid => StatusCodes.Status400BadRequest,
+        RefusalKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        RefusalKind.Busy => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status503ServiceUnavailable,
+    };
+
+    /// <summary>
+    /// Bodies for the statuses routing answers by itself (404 no such route, 405 wrong method), so
+    /// that every error a client sees has OpenAI's shape.
+    /// </summary>
+    public static void UseStatusBodies(WebApplication app) => app.UseStatusCodePages(context =>
+    {
+        var http = context.HttpContext;
+        string? message = http.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => $"No route {http.Request.Method} {http.Request.Path}.",
+            StatusCodes.Status405MethodNotAllowed => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
+            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+            _ => null,
+        };
+        return message is null ? Task.CompletedTask : WriteAsync(http, http.Response.StatusCode, message);
+    });
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Edge.Agent.Core;
+using Edge.Runtime.Inference;
+
+namespace Edge.Agent.OpenAi;
+
+/// <summary>
+/// The OpenAI response bodies of one answer, shared by every transport that speaks OpenAI's
+/// shapes: the whole answer, the stream's events, and the error body.
+/// </summary>
+internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model)
+{
+    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null) =>
+        new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model);
+
+    /// <summary>The whole answer as JSON.</summary>
+    public byte[] Whole(CompletionResult result)
+    {
+        string finish = FinishReasonName(result.FinishReason);
+        var usage = ToUsage(result.Usage);
+        return Kind == CompletionKind.Chat
+            ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionResponse(Id, "chat.completion", Created, Model,
+                [new ChatChoice(0, new ChatMessage("assistant", result.Text), null, finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
+            : JsonSerializer.SerializeToUtf8Bytes(new CompletionResponse(Id, "text_completion", Created, Model,
+                [new CompletionChoice(0, result.Text, null, finish)], usage), AgentJsonContext.Readable.CompletionResponse);
+    }
+
+    /// <summary>The event a stream opens with, if its kind has one (chat's role delta).</summary>
+    public string? Opening() => Kind == CompletionKind.Chat
+        ? Chat([new ChatChunkChoice(0, new ChatDelta("assistant", ""), null, null)])
+        : null;
+
+    /// <summary>The stream events one update makes: its text, its finish reason, and the usage when asked for.</summary>
+    public IEnumerable<string> Events(GenerationChunk chunk, bool includeUsage)
+    {
+        string? finish = chunk.FinishReason is { } reason ? FinishReasonName(reason) : null;
+        if (Kind == CompletionKind.Chat)
+        {
+            if (chunk.Text.Length > 0)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, chunk.Text), null, null)]);
+            if (finish is not null)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, finish)]);
+        }
+        else if (chunk.Text.Length > 0 || finish is not null)
+        {
+            yield return Text([new CompletionChoice(0, chunk.Text, null, finish)], null);
+        }
+        if (chunk.Usage is { } usage && includeUsage)
+            yield return Kind == CompletionKind.Chat ? Chat([], ToUsage(usage)) : Text([], ToUsage(usage));
+    }
+
+    private string Chat(IReadOnlyList<ChatChunkChoice> choices, OpenAiUsage? usage = null) =>
+        JsonSerializer.Serialize(new ChatCompletionChunk(Id, "chat.completion.chunk", Created, Model, choices, usage), AgentJsonContext.Readable.ChatCompletionChunk);
+
+    private string Text(IReadOnlyList<CompletionChoice> choices, OpenAiUsage? usage) =>
+        JsonSerializer.Serialize(new CompletionResponse(Id, "text_completion", Created, Model, choices, usage), AgentJsonContext.Readable.CompletionResponse);
+
+    public static string FinishReasonName(FinishReason reason) => reason switch
+    {
+        FinishReason.Stop => "stop",
+        FinishReason.Length => "length",
+        _ => "cancelled",
+    };
+
+    public static OpenAiUsage ToUsage(GenerationUsage usage) => new(usage.PromptTokens, usage.CompletionTokens, usage.TotalTokens);
+
+    /// <summary>OpenAI's error body; <paramref name="serverFault"/> marks the engine's fault rather than the request's.</summary>
+    public static ErrorResponse Error(string message, string? parameter = null, string? code = null, bool serverFault = false) =>
+        new(new ErrorBody(message, serverFault ? "server_error" : "invalid_request_error", parameter, code));
+}

@@ -14,6 +14,7 @@ root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(TokenizeCommands.CreateTokenize());
 root.Subcommands.Add(TokenizeCommands.CreateDetokenize());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(TokenizerBenchCommand.Create());
 root.Subcommands.Add(MqttBenchCommand.Create());
 root.Subcommands.Add(VerifyBundleCommand.Create());
 root.Subcommands.Add(KeyCommands.CreateNewKey());

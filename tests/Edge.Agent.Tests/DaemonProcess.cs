@@ -12,9 +12,13 @@ internal sealed class DaemonProcess : IDisposable
     {
         _process = process;
         Client = client;
+        Admin = TestKeys.AdminClient(client.BaseAddress!);
     }
 
     public HttpClient Client { get; }
+
+    /// <summary>A client with <see cref="TestKeys.Admin"/>, for daemons started with <see cref="TestKeys.AdminArguments"/>.</summary>
+    public HttpClient Admin { get; }
 
     /// <summary>What the daemon wrote to stdout and stderr so far, line by line.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; private init; } = new();
@@ -70,5 +74,6 @@ internal sealed class DaemonProcess : IDisposable
             Kill();
         _process.Dispose();
         Client.Dispose();
+        Admin.Dispose();
     }
 }

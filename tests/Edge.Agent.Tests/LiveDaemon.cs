@@ -18,9 +18,14 @@ internal sealed class LiveDaemon : IAsyncDisposable
         _app = app;
         StateDirectory = stateDirectory;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        Admin = TestKeys.AdminClient(address);
     }
 
+    /// <summary>A client without a key (anonymous on loopback).</summary>
     public HttpClient Client { get; }
+
+    /// <summary>A client with <see cref="TestKeys.Admin"/>, for daemons started with <see cref="TestKeys.AdminArguments"/>.</summary>
+    public HttpClient Admin { get; }
 
     public string StateDirectory { get; }
 
@@ -50,6 +55,7 @@ internal sealed class LiveDaemon : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Admin.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -15,7 +15,7 @@ public sealed class MqttOtaTests
         var (signer, publicKey) = TestBundles.SigningKey(folder);
         using var _ = signer;
         await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.7.0"));
-        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: $"--Ota:TrustedKeys:0={publicKey}");
+        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}"]);
 
         await setup.Equipment.PublishAsync($"{setup.Root}/ota", """{"url":"ftp://nowhere/model"}""");
         var refused = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status")).Json;
@@ -32,7 +32,7 @@ public sealed class MqttOtaTests
         Assert.AreEqual(2, (await setup.AnswerAsync("after-update")).Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
 
         // Outcomes of updates from elsewhere (here the HTTP route) are published too.
-        using var viaHttp = await UpdateRequests.UploadAsync(setup.Daemon.Client, TestBundles.Make(folder, signer, "0.6.0"));
+        using var viaHttp = await UpdateRequests.UploadAsync(setup.Daemon.Admin, TestBundles.Make(folder, signer, "0.6.0"));
         var older = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("not newer", StringComparison.Ordinal))).Json;
         Assert.AreEqual("refused", older.GetProperty("status").GetString());
         Assert.AreEqual("0.7.0", older.GetProperty("previous_version").GetString());

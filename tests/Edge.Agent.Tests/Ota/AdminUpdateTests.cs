@@ -29,11 +29,11 @@ public sealed class AdminUpdateTests
     }
 
     // Room for 8 streaming clients and the update under one (anonymous loopback) caller's concurrency limit.
-    private static Task<LiveDaemon> StartAsync() => LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={s_publicKey}", "--Limits:ConcurrentRequestsPerKey=16");
+    private static Task<LiveDaemon> StartAsync() => LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={s_publicKey}", "--Limits:ConcurrentRequestsPerKey=16"]);
 
     private static async Task<(HttpStatusCode Status, string Body)> UpdateAsync(LiveDaemon daemon, byte[] bundle, bool force = false)
     {
-        using var response = await UpdateRequests.UploadAsync(daemon.Client, bundle, force);
+        using var response = await UpdateRequests.UploadAsync(daemon.Admin, bundle, force);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -74,7 +74,7 @@ public sealed class AdminUpdateTests
         Assert.IsGreaterThan(before, completed, "requests kept completing after the swap");
         Assert.AreEqual("0.2.0", await UpdateRequests.VersionAsync(daemon.Client));
         Assert.AreEqual("0.2.0", Path.GetFileName(new FileInfo(Path.Combine(daemon.StateDirectory, "models", "current")).LinkTarget));
-        using var last = JsonDocument.Parse(await daemon.Client.GetStringAsync("/v1/admin/update"));
+        using var last = JsonDocument.Parse(await daemon.Admin.GetStringAsync("/v1/admin/update"));
         Assert.AreEqual("installed", last.RootElement.GetProperty("status").GetString());
         Assert.AreEqual("0.1.0", last.RootElement.GetProperty("previous_version").GetString());
         StringAssert.Contains(string.Concat(Directory.GetFiles(Path.Combine(daemon.StateDirectory, "audit")).Select(File.ReadAllText)), "installed");
@@ -118,7 +118,7 @@ public sealed class AdminUpdateTests
     [TestMethod]
     public async Task WithoutTrustedKeysEveryUpdateIsRefused()
     {
-        await using var daemon = await LiveDaemon.StartAsync();
+        await using var daemon = await LiveDaemon.StartAsync(TestKeys.AdminArguments);
         var (status, body) = await UpdateAsync(daemon, TestBundles.Make(s_folder, s_signer, "0.2.0"));
         Assert.AreEqual(HttpStatusCode.BadRequest, status);
         StringAssert.Contains(body, "No trusted keys");
@@ -138,13 +138,13 @@ public sealed class UpdateDownloadTests
         byte[] bundle = TestBundles.Make(folder, signer, "0.5.0");
 
         await using var server = new BundleServer(bundle, dropFirstResponseHalfWay: true);
-        await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={publicKey}");
-        var missing = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url.Replace("model.edgepkg", "nothing-here", StringComparison.Ordinal) }));
+        await using var daemon = await LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}"]);
+        var missing = await daemon.Admin.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url.Replace("model.edgepkg", "nothing-here", StringComparison.Ordinal) }));
         Assert.AreEqual(HttpStatusCode.BadGateway, missing.StatusCode);
-        var badUrl = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = "ftp://example/model" }));
+        var badUrl = await daemon.Admin.PostAsync("/v1/admin/update", JsonContent.Create(new { url = "ftp://example/model" }));
         Assert.AreEqual(HttpStatusCode.BadRequest, badUrl.StatusCode);
 
-        var response = await daemon.Client.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url }));
+        var response = await daemon.Admin.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url }));
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
         Assert.AreEqual("0.5.0", JsonDocument.Parse(await daemon.Client.GetStringAsync("/readyz")).RootElement.GetProperty("version").GetString());
         var seen = server.Ranges.ToList();

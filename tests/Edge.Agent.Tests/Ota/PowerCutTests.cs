@@ -26,7 +26,7 @@ public sealed class PowerCutTests
         var (signer, publicKey) = TestBundles.SigningKey(folder);
         using var _ = signer;
         string state = Path.Combine(folder, "state");
-        string[] configuration = [$"--Ota:TrustedKeys:0={publicKey}", "--Ota:ProbationSeconds=3600"];
+        string[] configuration = [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}", "--Ota:ProbationSeconds=3600"];
         int minor = 0;
         string NextVersion() => $"1.{++minor}.0";
 
@@ -50,7 +50,7 @@ public sealed class PowerCutTests
                 byte[] bundle = TestBundles.Make(folder, signer, next);
                 // Half the cuts anywhere in the update's time; half aimed at the stretch after the daemon
                 // logged the bundle verified and extracted (load, smoke test, swap, link flip, prune).
-                var update = UpdateRequests.UploadAsync(daemon.Client, bundle);
+                var update = UpdateRequests.UploadAsync(daemon.Admin, bundle);
                 int cutAt;
                 if (round % 2 == 0)
                 {
@@ -106,7 +106,7 @@ public sealed class PowerCutTests
 
         async Task UpdateAsync(DaemonProcess running, string version)
         {
-            using var response = await UpdateRequests.UploadAsync(running.Client, TestBundles.Make(folder, signer, version));
+            using var response = await UpdateRequests.UploadAsync(running.Admin, TestBundles.Make(folder, signer, version));
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, $"the update to {version} after a cut: {await response.Content.ReadAsStringAsync()}");
             Assert.AreEqual(version, await UpdateRequests.VersionAsync(running.Client));
         }

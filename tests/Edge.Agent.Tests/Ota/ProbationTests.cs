@@ -46,9 +46,9 @@ public sealed class ProbationTests
     [TestMethod]
     public async Task AVersionWhoseGenerationsFailOnProbationIsRolledBackAndNotInstalledAgainUnforced()
     {
-        await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=600");
+        await using var daemon = await LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=600"]);
         byte[] bundle = TestBundles.Make(s_folder, s_signer, "0.2.0");
-        var installed = await UpdateRequests.UploadAsync(daemon.Client, bundle);
+        var installed = await UpdateRequests.UploadAsync(daemon.Admin, bundle);
         Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
         Assert.AreEqual(1, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_probation"));
 
@@ -63,19 +63,19 @@ public sealed class ProbationTests
             model.Health.RecordFailed();
 
         // The swap back comes first, then the record: wait for the record.
-        await WaitForAsync(async () => (await LastUpdateAsync(daemon.Client)).GetProperty("status").GetString() == "rolled-back", "the rollback");
+        await WaitForAsync(async () => (await LastUpdateAsync(daemon.Admin)).GetProperty("status").GetString() == "rolled-back", "the rollback");
         Assert.AreEqual("0.1.0", await UpdateRequests.VersionAsync(daemon.Client));
-        var last = await LastUpdateAsync(daemon.Client);
+        var last = await LastUpdateAsync(daemon.Admin);
         StringAssert.Contains(last.GetProperty("reason").GetString(), "3 of its 4 generations failed");
         Assert.IsFalse(Directory.Exists(Path.Combine(daemon.StateDirectory, "models", "0.2.0")), "the failed version is removed");
         Assert.AreEqual(1, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_updates_total{outcome=\"rolled-back\"}"));
         Assert.AreEqual(0, await new MetricsReader(daemon.Client).ValueAsync("dsedge_ota_probation"));
         StringAssert.Contains(string.Concat(Directory.GetFiles(Path.Combine(daemon.StateDirectory, "audit")).Select(File.ReadAllText)), "rolled-back");
 
-        var again = await UpdateRequests.UploadAsync(daemon.Client, bundle);
+        var again = await UpdateRequests.UploadAsync(daemon.Admin, bundle);
         Assert.AreEqual(HttpStatusCode.BadRequest, again.StatusCode);
         StringAssert.Contains(await again.Content.ReadAsStringAsync(), "rolled back before");
-        var forced = await UpdateRequests.UploadAsync(daemon.Client, bundle, force: true);
+        var forced = await UpdateRequests.UploadAsync(daemon.Admin, bundle, force: true);
         Assert.AreEqual(HttpStatusCode.OK, forced.StatusCode, await forced.Content.ReadAsStringAsync());
         Assert.AreEqual("0.2.0", await UpdateRequests.VersionAsync(daemon.Client));
     }
@@ -83,10 +83,10 @@ public sealed class ProbationTests
     [TestMethod]
     public async Task AVersionThatServesThroughItsWindowIsCommitted()
     {
-        await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=1");
-        var installed = await UpdateRequests.UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
+        await using var daemon = await LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=1"]);
+        var installed = await UpdateRequests.UploadAsync(daemon.Admin, TestBundles.Make(s_folder, s_signer, "0.2.0"));
         Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
-        await WaitForAsync(async () => (await LastUpdateAsync(daemon.Client)).GetProperty("status").GetString() == "committed", "the commit");
+        await WaitForAsync(async () => (await LastUpdateAsync(daemon.Admin)).GetProperty("status").GetString() == "committed", "the commit");
         var metrics = new MetricsReader(daemon.Client);
         Assert.AreEqual(0, await metrics.ValueAsync("dsedge_ota_probation"));
         Assert.AreEqual(1, await metrics.ValueAsync("dsedge_ota_updates_total{outcome=\"installed\"}"));
@@ -98,11 +98,11 @@ public sealed class ProbationTests
     public async Task ACrashLoopDuringProbationRollsBackAtStart()
     {
         string state = Path.Combine(s_folder, $"state-{Guid.NewGuid():N}");
-        string[] configuration = [$"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=600", "--Ota:ProbationMaxRestarts=2"];
+        string[] configuration = [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={s_publicKey}", "--Ota:ProbationSeconds=600", "--Ota:ProbationMaxRestarts=2"];
         var daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
         try
         {
-            var installed = await UpdateRequests.UploadAsync(daemon.Client, TestBundles.Make(s_folder, s_signer, "0.2.0"));
+            var installed = await UpdateRequests.UploadAsync(daemon.Admin, TestBundles.Make(s_folder, s_signer, "0.2.0"));
             Assert.AreEqual(HttpStatusCode.OK, installed.StatusCode, await installed.Content.ReadAsStringAsync());
             // Two crashes are tolerated (a power cut is not the model's fault); the third start rolls back.
             foreach (string expected in new[] { "0.2.0", "0.2.0", "0.1.0" })
@@ -112,7 +112,7 @@ public sealed class ProbationTests
                 daemon = await DaemonProcess.StartAsync(state, model: null, configuration);
                 Assert.AreEqual(expected, await UpdateRequests.VersionAsync(daemon.Client));
             }
-            var last = await LastUpdateAsync(daemon.Client);
+            var last = await LastUpdateAsync(daemon.Admin);
             Assert.AreEqual("rolled-back", last.GetProperty("status").GetString());
             StringAssert.Contains(last.GetProperty("reason").GetString(), "stopped uncleanly 3 times");
             Assert.IsFalse(Directory.Exists(Path.Combine(state, "models", "0.2.0")));

@@ -29,30 +29,57 @@ internal sealed class SplitPreTokenizer : PreTokenizer
         var pieces = new List<(int Offset, int Length)>();
         if (text.Length > 0)
             pieces.Add((0, text.Length));
-        foreach (var (regex, behavior) in _splits)
+        // Short pieces repeat (digit groups, words, emoji): how each regex splits one is
+        // remembered for this text, which makes a flood of them cost a lookup, not a regex run.
+        var memo = new Dictionary<(int Stage, string Piece), (int Start, int Length)[]>();
+        for (int stage = 0; stage < _splits.Count; stage++)
         {
+            var (regex, behavior) = _splits[stage];
             var next = new List<(int Offset, int Length)>(pieces.Count * 2);
             foreach (var (offset, length) in pieces)
             {
-                int cursor = offset;
-                int end = offset + length;
-                foreach (ValueMatch match in regex.EnumerateMatches(text.AsSpan(offset, length)))
+                if (length > MemoizedLength)
                 {
-                    if (match.Length == 0)
-                        continue;
-                    int start = offset + match.Index;
-                    if (start > cursor)
-                        next.Add((cursor, start - cursor));
-                    if (behavior == SplitBehavior.Isolated)
-                        next.Add((start, match.Length));
-                    cursor = start + match.Length;
+                    foreach (var (start, size) in SplitPiece(regex, behavior, text.AsSpan(offset, length)))
+                        next.Add((offset + start, size));
+                    continue;
                 }
-                if (end > cursor)
-                    next.Add((cursor, end - cursor));
+                var key = (stage, text.Substring(offset, length));
+                if (!memo.TryGetValue(key, out var split))
+                {
+                    split = [.. SplitPiece(regex, behavior, key.Item2)];
+                    if (memo.Count < MaxMemoized)
+                        memo[key] = split;
+                }
+                foreach (var (start, size) in split)
+                    next.Add((offset + start, size));
             }
             pieces = next;
         }
         return CutLongPieces(text, pieces);
+    }
+
+    private const int MemoizedLength = 16;
+    private const int MaxMemoized = 1 << 16;
+
+    /// <summary>One regex over one piece: the pieces it leaves, relative to the piece's start.</summary>
+    private static List<(int Start, int Length)> SplitPiece(Regex regex, SplitBehavior behavior, ReadOnlySpan<char> piece)
+    {
+        var result = new List<(int Start, int Length)>(2);
+        int cursor = 0;
+        foreach (ValueMatch match in regex.EnumerateMatches(piece))
+        {
+            if (match.Length == 0)
+                continue;
+            if (match.Index > cursor)
+                result.Add((cursor, match.Index - cursor));
+            if (behavior == SplitBehavior.Isolated)
+                result.Add((match.Index, match.Length));
+            cursor = match.Index + match.Length;
+        }
+        if (piece.Length > cursor)
+            result.Add((cursor, piece.Length - cursor));
+        return result;
     }
 
     private static List<(int Offset, int Length)> CutLongPieces(string text, List<(int Offset, int Length)> pieces)

@@ -37,10 +37,16 @@ internal sealed class LiveDaemon : IAsyncDisposable
         StartWithStateAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), configuration);
 
     /// <summary>A daemon on an existing state directory, as after a restart.</summary>
-    public static async Task<LiveDaemon> StartWithStateAsync(string state, params string[] configuration)
+    public static Task<LiveDaemon> StartWithStateAsync(string state, params string[] configuration) => StartAsync(state, null, configuration);
+
+    /// <summary>A daemon whose engine runs through <paramref name="wrapExecutor"/>: tests inject faults with it.</summary>
+    public static Task<LiveDaemon> StartWithExecutorAsync(Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor> wrapExecutor, params string[] configuration) =>
+        StartAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), wrapExecutor, configuration);
+
+    private static async Task<LiveDaemon> StartAsync(string state, Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor>? wrapExecutor, string[] configuration)
     {
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var app = AgentHost.Build(new AgentHost.StartOptions(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state), configuration,
+        var app = AgentHost.Build(new AgentHost.StartOptions(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state, wrapExecutor), configuration,
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

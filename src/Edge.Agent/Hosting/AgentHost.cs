@@ -20,7 +20,8 @@ internal static class AgentHost
     public const string SystemConfigurationDirectory = "/etc/deepseek-edge";
 
     /// <param name="ModelDirectory">The package to serve, or null for the installed model (OTA store), else the embedded default.</param>
-    public sealed record StartOptions(string? ModelDirectory, string Urls, string StateDirectory);
+    /// <param name="WrapExecutor">Wraps the engine's batch executor: how tests inject faults into a running daemon. Null in service.</param>
+    public sealed record StartOptions(string? ModelDirectory, string Urls, string StateDirectory, Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor>? WrapExecutor = null);
 
     /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
     public static WebApplication Build(StartOptions settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
@@ -77,7 +78,7 @@ internal static class AgentHost
             ?? StartupRecovery.ChooseModel(store, journal, updateSettings.Probation, ModelUpdater.DownloadsFolder(settings.StateDirectory), audit, recovery.Add)
             ?? AgentDefaults.ModelDirectory;
         using var startupLogging = LoggerFactory.Create(logging => logging.AddSimpleConsole());
-        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, metrics.Runtime, startupLogging.CreateLogger<ModelLoader>());
+        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, metrics.Runtime, startupLogging.CreateLogger<ModelLoader>(), settings.WrapExecutor);
         builder.Services.AddSingleton(loader);
         var serving = loader.Load(modelDirectory);
         var loadTime = loading.Elapsed;

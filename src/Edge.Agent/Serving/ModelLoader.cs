@@ -10,16 +10,20 @@ namespace Edge.Agent.Serving;
 /// Loads a model package into a <see cref="ServingModel"/> with the daemon's settings (providers,
 /// scheduler, cache), the same way at start and for an update, and runs its smoke test.
 /// </summary>
-internal sealed partial class ModelLoader(EngineOptions engineOptions, SchedulerOptions schedulerOptions, string stateDirectory, long? cacheBytes, ILogger logger)
+/// <param name="wrapExecutor">Wraps each batch executor the scheduler makes: the seam tests inject engine faults through.</param>
+internal sealed partial class ModelLoader(EngineOptions engineOptions, SchedulerOptions schedulerOptions, string stateDirectory, long? cacheBytes, ILogger logger,
+    Func<IBatchExecutor, IBatchExecutor>? wrapExecutor = null)
 {
-    public static ModelLoader FromConfiguration(IConfiguration configuration, string stateDirectory, Runtime.Diagnostics.RuntimeMetrics metrics, ILogger logger) => new(
+    public static ModelLoader FromConfiguration(IConfiguration configuration, string stateDirectory, Runtime.Diagnostics.RuntimeMetrics metrics, ILogger logger,
+        Func<IBatchExecutor, IBatchExecutor>? wrapExecutor = null) => new(
         EngineConfiguration.Read(configuration, stateDirectory) with { Metrics = metrics },
         EngineConfiguration.ReadScheduler(configuration),
         stateDirectory,
         ConfigurationValues.ReadBool(configuration, "Cache:Enabled", true)
             ? ConfigurationValues.ReadInt(configuration, "Cache:MaxMegabytes", 64, minimum: 1) * 1024L * 1024L
             : null,
-        logger);
+        logger,
+        wrapExecutor);
 
     /// <exception cref="ModelLoadException">The package or its model cannot be loaded.</exception>
     public ServingModel Load(string modelDirectory)
@@ -27,7 +31,9 @@ internal sealed partial class ModelLoader(EngineOptions engineOptions, Scheduler
         var engine = InferenceEngine.Load(modelDirectory, engineOptions);
         try
         {
-            var scheduler = engine.SupportsBatching ? new GenerationScheduler(engine, schedulerOptions) : null;
+            var scheduler = !engine.SupportsBatching ? null
+                : wrapExecutor is null ? new GenerationScheduler(engine, schedulerOptions)
+                : new GenerationScheduler(engine, schedulerOptions, maxBatch => wrapExecutor(GenerationScheduler.OnnxRuntimeExecutor(engine, maxBatch)));
             if (scheduler is not null)
                 scheduler.Faulted += (stage, error, stopped) => EngineFault(logger, stage, stopped ? "the scheduler stopped" : "the touched sequences failed; serving on", error);
             return new ServingModel(engine, scheduler, OpenCache(engine.Package.Manifest.Version), new ServingHealth());

@@ -39,13 +39,16 @@ public sealed class GenerationScheduler : IDisposable
         _engine = engine;
         _options = options ?? new SchedulerOptions();
         _options.Validate();
-        _executorFactory = executorFactory ?? (maxBatch => new BatchedDecoder(engine.Session, maxBatch));
+        _executorFactory = executorFactory ?? (maxBatch => OnnxRuntimeExecutor(engine, maxBatch));
         _executor = _executorFactory(_options.MaxBatchSize);
         _slots = new Request?[_options.MaxBatchSize];
         _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(_options.MaxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _loop = new Thread(Loop) { IsBackground = true, Name = "deepseek-edge inference" };
         _loop.Start();
     }
+
+    /// <summary>The executor the scheduler uses unless given another: the model's session on ONNX Runtime.</summary>
+    public static IBatchExecutor OnnxRuntimeExecutor(InferenceEngine engine, int maxBatch) => new BatchedDecoder(engine.Session, maxBatch);
 
     /// <summary>Requests waiting for a slot.</summary>
     public int QueueDepth => Volatile.Read(ref _queued);

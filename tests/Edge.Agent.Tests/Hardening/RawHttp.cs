@@ -1,0 +1,33 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Edge.Agent.Tests.Hardening;
+
+/// <summary>
+/// One HTTP/1.1 request written byte for byte over a socket: HttpClient normalises paths
+/// ("..", "./", case of escapes) before sending, and these tests need the spellings an attacker would send.
+/// </summary>
+internal static class RawHttp
+{
+    public static async Task<(int Status, string Body)> SendAsync(Uri server, string method, string rawPath, string? body = null,
+        string contentType = "application/json", string? bearer = null)
+    {
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(server.Host, server.Port);
+        await using var stream = socket.GetStream();
+        byte[] content = Encoding.UTF8.GetBytes(body ?? "");
+        var head = new StringBuilder()
+            .Append($"{method} {rawPath} HTTP/1.1\r\nHost: {server.Host}:{server.Port}\r\nConnection: close\r\n")
+            .Append($"Content-Type: {contentType}\r\nContent-Length: {content.Length}\r\n");
+        if (bearer is not null)
+            head.Append($"Authorization: Bearer {bearer}\r\n");
+        head.Append("\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
+        await stream.WriteAsync(content);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        int status = int.Parse(response.AsSpan(9, 3), System.Globalization.CultureInfo.InvariantCulture);
+        int split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        return (status, split < 0 ? "" : response[(split + 4)..]);
+    }
+}

@@ -26,14 +26,20 @@ internal sealed class MqttSetup : IAsyncDisposable
         "--Mqtt:ReconnectMinMilliseconds=100", "--Mqtt:ReconnectMaxMilliseconds=800", "--Mqtt:StatusIntervalSeconds=1", .. extra,
     ];
 
-    public static async Task<MqttSetup> StartAsync(MqttProtocolVersion equipmentVersion = MqttProtocolVersion.V500, bool persistentEquipment = false, params string[] daemonConfiguration)
+    public static Task<MqttSetup> StartAsync(MqttProtocolVersion equipmentVersion = MqttProtocolVersion.V500, bool persistentEquipment = false, params string[] daemonConfiguration) =>
+        StartAsync(equipmentVersion, persistentEquipment, wrapExecutor: null, daemonConfiguration);
+
+    /// <param name="wrapExecutor">Wraps the daemon's batch executor (fault injection), or null.</param>
+    public static async Task<MqttSetup> StartAsync(MqttProtocolVersion equipmentVersion, bool persistentEquipment,
+        Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor>? wrapExecutor, params string[] daemonConfiguration)
     {
         var broker = MosquittoBroker.Start();
         string deviceId = $"dev-{Guid.NewGuid():N}"[..16];
         var equipment = await MqttTestClient.ConnectAsync(broker.Port, equipmentVersion, persistentEquipment);
         await equipment.SubscribeAsync($"deepseek-edge/{deviceId}/#");
         await equipment.SubscribeAsync("replies/#");
-        var daemon = await LiveDaemon.StartAsync(DaemonConfiguration(broker.Port, deviceId, daemonConfiguration));
+        var configuration = DaemonConfiguration(broker.Port, deviceId, daemonConfiguration);
+        var daemon = wrapExecutor is null ? await LiveDaemon.StartAsync(configuration) : await LiveDaemon.StartWithExecutorAsync(wrapExecutor, configuration);
         var setup = new MqttSetup(broker, daemon, equipment, deviceId);
         await setup.WaitOnlineAsync();
         return setup;

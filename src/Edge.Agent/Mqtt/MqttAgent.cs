@@ -172,40 +172,57 @@ internal sealed partial class MqttAgent : BackgroundService
         if (message.Topic != _topics.Request)
             return;
         received.AutoAcknowledge = false;
-        string? responseTopic = message.ResponseTopic is { Length: > 0 } topic ? topic : null;
-        byte[]? correlation = message.CorrelationData is { Length: > 0 } data ? data : null;
-        if (responseTopic is not null && _topics.ResponseTopicProblem(responseTopic) is { } topicProblem)
+        try
         {
-            // Answered on the device's error topic, never on the refused one.
-            Refuse(null, correlation, topicProblem);
-        }
-        else if (message.Payload.Length > _settings.MaxPayloadBytes)
-        {
-            Refuse(responseTopic, correlation, $"The request is {message.Payload.Length} bytes; the limit is {_settings.MaxPayloadBytes}.");
-        }
-        else
-        {
-            byte[] payload = System.Buffers.BuffersExtensions.ToArray(message.Payload);
-            var (id, problem) = MqttRequestEnvelope.ReadId(payload);
-            if (id is null)
+            string? responseTopic = message.ResponseTopic is { Length: > 0 } topic ? topic : null;
+            byte[]? correlation = message.CorrelationData is { Length: > 0 } data ? data : null;
+            if (responseTopic is not null && _topics.ResponseTopicProblem(responseTopic) is { } topicProblem)
             {
-                Refuse(responseTopic, correlation, problem!);
+                // Answered on the device's error topic, never on the refused one.
+                Refuse(null, correlation, topicProblem);
+            }
+            else if (message.Payload.Length > _settings.MaxPayloadBytes)
+            {
+                Refuse(responseTopic, correlation, $"The request is {message.Payload.Length} bytes; the limit is {_settings.MaxPayloadBytes}.");
             }
             else
             {
-                var item = new MqttInboxItem(id, payload, responseTopic, correlation);
-                var receipt = _store.Receive(item, replay: () => _replays.AttemptAcquire().IsAcquired);
-                _metrics.CountRequest(receipt switch
+                byte[] payload = System.Buffers.BuffersExtensions.ToArray(message.Payload);
+                var (id, problem) = MqttRequestEnvelope.ReadId(payload);
+                if (id is null)
                 {
-                    MqttReceipt.Accepted => "accepted",
-                    MqttReceipt.AnsweredBefore => "answered_before",
-                    MqttReceipt.ReplayThrottled => "replay_throttled",
-                    _ => "in_progress",
-                });
-                if (receipt == MqttReceipt.Accepted)
-                    _work.Writer.TryWrite(item);
+                    Refuse(responseTopic, correlation, problem!);
+                }
                 else
-                    _outboxPulse.Writer.TryWrite(true);
+                {
+                    var item = new MqttInboxItem(id, payload, responseTopic, correlation);
+                    var receipt = _store.Receive(item, replay: () => _replays.AttemptAcquire().IsAcquired);
+                    _metrics.CountRequest(receipt switch
+                    {
+                        MqttReceipt.Accepted => "accepted",
+                        MqttReceipt.AnsweredBefore => "answered_before",
+                        MqttReceipt.ReplayThrottled => "replay_throttled",
+                        _ => "in_progress",
+                    });
+                    if (receipt == MqttReceipt.Accepted)
+                        _work.Writer.TryWrite(item);
+                    else
+                        _outboxPulse.Writer.TryWrite(true);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever the message held, it is acknowledged and answered: an exception here would
+            // leave it unacknowledged, and the broker would deliver the same poison message for ever.
+            ReceiveFailed(_logger, e);
+            try
+            {
+                Refuse(null, null, "The request could not be read.");
+            }
+            catch (Exception again) when (again is not OperationCanceledException)
+            {
+                ReceiveFailed(_logger, again); // the store itself failed (a full disk): the refusal is logged only
             }
         }
         await received.AcknowledgeAsync(CancellationToken.None);
@@ -525,6 +542,9 @@ internal sealed partial class MqttAgent : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The MQTT outbox is full: dropped the {Count} oldest answers (limits {MaxMessages} messages, {MaxBytes} bytes).")]
     private static partial void OutboxFull(ILogger logger, int count, int maxMessages, long maxBytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An MQTT request could not be taken in; it was acknowledged and refused.")]
+    private static partial void ReceiveFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT request {RequestId} failed inside the server.")]
     private static partial void AnswerFailed(ILogger logger, string requestId, Exception exception);

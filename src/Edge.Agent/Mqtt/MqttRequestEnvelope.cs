@@ -34,5 +34,10 @@ internal static class MqttRequestEnvelope
         {
             return (null, $"The request is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).");
         }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json cannot unescape a lone surrogate (in a property name, say) to compare it.
+            return (null, "The request holds a lone surrogate (an unpaired \\uD800-\\uDFFF escape), which is not text.");
+        }
     }
 }

@@ -8,9 +8,12 @@ namespace Edge.Agent.Ota;
 /// <summary>
 /// Fetches a bundle over HTTP(S) into <c>&lt;state&gt;/downloads/&lt;hash of the URL&gt;.partial</c>,
 /// resuming with an HTTP Range request after a dropped connection, and after a restart of the
-/// daemon (the partial file stays). Retries a few times with backoff before giving up.
+/// daemon (the partial file stays). Retries a few times with backoff before giving up. A download
+/// that is refused (the policy, the server's answer, the size limit, a full disk) leaves no
+/// partial file. Errors name the URL and what went wrong, never the network's details (which
+/// would tell a caller which ports of the device are open).
 /// </summary>
-internal sealed class BundleDownloader(HttpClient http, string downloadsDirectory, int attempts = 5)
+internal sealed class BundleDownloader(HttpClient http, DownloadPolicy policy, string downloadsDirectory, int attempts = 5)
 {
     /// <returns>The path of the complete download (the caller deletes it once used).</returns>
     public async Task<string> DownloadAsync(Uri url, long maxBytes, CancellationToken cancellation)
@@ -24,14 +27,31 @@ internal sealed class BundleDownloader(HttpClient http, string downloadsDirector
                 if (await FetchAsync(url, partial, maxBytes, cancellation))
                     return partial;
             }
+            catch (Exception e) when (Refusal(e) is { } refusal)
+            {
+                File.Delete(partial);
+                throw new UpdateRefusedException(StatusCodes.Status400BadRequest, refusal);
+            }
+            catch (UpdateRefusedException)
+            {
+                File.Delete(partial);
+                throw;
+            }
+            catch (IOException e) when (IsDiskFull(e))
+            {
+                File.Delete(partial);
+                throw new UpdateRefusedException(StatusCodes.Status507InsufficientStorage, $"Downloading {url} stopped: the device's disk is full.");
+            }
             catch (Exception e) when (e is HttpRequestException or IOException && attempt < attempts && !cancellation.IsCancellationRequested)
             {
                 // The connection dropped: what arrived is kept, the next request asks for the rest.
             }
             catch (Exception e) when (e is HttpRequestException or IOException)
             {
+                if (Length(partial) == 0)
+                    File.Delete(partial);
                 throw new UpdateRefusedException(StatusCodes.Status502BadGateway,
-                    $"Downloading {url} failed after {attempt} attempts ({e.Message}); {Length(partial)} bytes are kept and the next attempt resumes from there.");
+                    $"Downloading {url} failed after {attempt} attempts (the server could not be reached or the connection broke off); {Length(partial)} bytes are kept and the next attempt resumes from there.");
             }
             await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellation);
         }
@@ -41,10 +61,13 @@ internal sealed class BundleDownloader(HttpClient http, string downloadsDirector
     private async Task<bool> FetchAsync(Uri url, string partial, long maxBytes, CancellationToken cancellation)
     {
         long have = Length(partial);
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (have > 0)
-            request.Headers.Range = new RangeHeaderValue(have, null);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
+        using var response = await policy.GetAsync(http, url, location =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, location);
+            if (have > 0)
+                request.Headers.Range = new RangeHeaderValue(have, null);
+            return request;
+        }, cancellation);
         if (have > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
             return true; // nothing after what we have: it was complete
         if (!response.IsSuccessStatusCode)
@@ -72,4 +95,15 @@ internal sealed class BundleDownloader(HttpClient http, string downloadsDirector
     }
 
     private static long Length(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    /// <summary>The policy's refusal, however the HTTP stack wrapped it.</summary>
+    private static string? Refusal(Exception e) => e switch
+    {
+        DownloadRefusedException refused => refused.Message,
+        { InnerException: { } inner } => Refusal(inner),
+        _ => null,
+    };
+
+    /// <summary>ENOSPC (28) or EDQUOT (122).</summary>
+    internal static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122;
 }

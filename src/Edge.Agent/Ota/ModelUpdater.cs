@@ -44,13 +44,13 @@ internal sealed partial class ModelUpdater(UpdateSettings settings, ModelStore s
     /// <summary>Fetches a bundle (resuming a partial download of the same URL); returns its file.</summary>
     public async Task<string> DownloadAsync(Uri url, string who, CancellationToken cancellation)
     {
-        if (url.Scheme is not ("http" or "https"))
-            throw Refuse(who, StatusCodes.Status400BadRequest, $"The bundle URL must be http or https, not '{url.Scheme}'.");
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        if (settings.Downloads.Problem(url) is { } problem)
+            throw Refuse(who, StatusCodes.Status400BadRequest, problem);
+        using var http = settings.Downloads.CreateClient(TimeSpan.FromMinutes(30));
         try
         {
             Step(logger, "download", url.AbsoluteUri);
-            return await new BundleDownloader(http, DownloadsDirectory).DownloadAsync(url, settings.MaxBundleBytes, cancellation);
+            return await new BundleDownloader(http, settings.Downloads, DownloadsDirectory).DownloadAsync(url, settings.MaxBundleBytes, cancellation);
         }
         catch (UpdateRefusedException e)
         {

@@ -16,7 +16,7 @@ internal sealed partial class UpdatePoller(ModelUpdater updater, Serving.ModelSl
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        using var http = updater.Settings.Downloads.CreateClient(TimeSpan.FromMinutes(1));
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, poll.Interval.TotalSeconds)), stopping);
         while (!stopping.IsCancellationRequested)
         {
@@ -35,9 +35,12 @@ internal sealed partial class UpdatePoller(ModelUpdater updater, Serving.ModelSl
 
     private async Task PollOnceAsync(HttpClient http, CancellationToken stopping)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, poll.Url);
-        request.Headers.Range = new RangeHeaderValue(0, HeadBytes - 1);
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stopping);
+        using var response = await updater.Settings.Downloads.GetAsync(http, poll.Url, url =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Range = new RangeHeaderValue(0, HeadBytes - 1);
+            return request;
+        }, stopping);
         if (!response.IsSuccessStatusCode)
         {
             PollFailed(logger, poll.Url, $"{(int)response.StatusCode} {response.ReasonPhrase}");

@@ -7,9 +7,11 @@ namespace Edge.Agent.Ota;
 /// <summary>
 /// Ota:TrustedKeys:N (public key PEM files; without any, updates are refused), Ota:KeepVersions
 /// (installed versions kept besides current and previous, 2), Ota:MaxBundleMegabytes (2048), the
-/// probation after a swap (<see cref="ProbationSettings"/>) and the update URL to poll (<see cref="PollSettings"/>).
+/// probation after a swap (<see cref="ProbationSettings"/>), the update URL to poll (<see cref="PollSettings"/>)
+/// and where bundles may be fetched from (<see cref="DownloadPolicy"/>, Ota:AllowedHosts).
 /// </summary>
-internal sealed record UpdateSettings(IReadOnlyList<ECDsa> TrustedKeys, int KeepVersions, long MaxBundleBytes, ProbationSettings Probation, PollSettings? Poll)
+internal sealed record UpdateSettings(IReadOnlyList<ECDsa> TrustedKeys, int KeepVersions, long MaxBundleBytes, ProbationSettings Probation, PollSettings? Poll,
+    DownloadPolicy Downloads)
 {
     public static UpdateSettings Read(IConfiguration configuration)
     {
@@ -31,7 +33,8 @@ internal sealed record UpdateSettings(IReadOnlyList<ECDsa> TrustedKeys, int Keep
             ConfigurationValues.ReadInt(configuration, "Ota:KeepVersions", 2, minimum: 1),
             ConfigurationValues.ReadInt(configuration, "Ota:MaxBundleMegabytes", 2048, minimum: 1) * 1024L * 1024L,
             ProbationSettings.Read(configuration),
-            PollSettings.Read(configuration));
+            PollSettings.Read(configuration),
+            DownloadPolicy.Read(configuration));
     }
 }
 

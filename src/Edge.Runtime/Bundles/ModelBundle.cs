@@ -71,7 +71,9 @@ public static class ModelBundle
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
         {
             Remove(extractTo);
-            throw new BundleException($"The bundle is not a readable tar (truncated or corrupt): {e.Message}");
+            // Not e.Message: a NativeAOT build without resource strings would show .NET's resource
+            // key ("TarInvalidNumber,") instead of a sentence.
+            throw new BundleException("The bundle is not a readable tar archive (truncated or corrupt).", e);
         }
         catch
         {
@@ -94,7 +96,7 @@ public static class ModelBundle
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or JsonException)
         {
-            throw new BundleException($"The head of the bundle holds no readable manifest: {e.Message}");
+            throw new BundleException("The head of the bundle holds no readable manifest.", e);
         }
     }
 
@@ -113,7 +115,7 @@ public static class ModelBundle
         }
         catch (JsonException e)
         {
-            throw new BundleException($"The signed manifest is malformed: {e.Message}");
+            throw new BundleException($"The signed manifest is malformed JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).", e);
         }
         if (runtimeVersion is not null && Version.TryParse(manifest.MinRuntimeVersion, out var needed) && needed > runtimeVersion)
             throw new BundleException($"The model needs runtime {manifest.MinRuntimeVersion}; this is {runtimeVersion}.");

@@ -15,7 +15,7 @@ public sealed class MqttOtaTests
         var (signer, publicKey) = TestBundles.SigningKey(folder);
         using var _ = signer;
         await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.7.0"));
-        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}"]);
+        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1"]);
 
         await setup.Equipment.PublishAsync($"{setup.Root}/ota", """{"url":"ftp://nowhere/model"}""");
         var refused = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status")).Json;

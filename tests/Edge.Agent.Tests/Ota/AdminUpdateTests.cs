@@ -138,7 +138,7 @@ public sealed class UpdateDownloadTests
         byte[] bundle = TestBundles.Make(folder, signer, "0.5.0");
 
         await using var server = new BundleServer(bundle, dropFirstResponseHalfWay: true);
-        await using var daemon = await LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}"]);
+        await using var daemon = await LiveDaemon.StartAsync([.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1"]);
         var missing = await daemon.Admin.PostAsync("/v1/admin/update", JsonContent.Create(new { url = server.Url.Replace("model.edgepkg", "nothing-here", StringComparison.Ordinal) }));
         Assert.AreEqual(HttpStatusCode.BadGateway, missing.StatusCode);
         var badUrl = await daemon.Admin.PostAsync("/v1/admin/update", JsonContent.Create(new { url = "ftp://example/model" }));

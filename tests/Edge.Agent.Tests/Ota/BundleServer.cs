@@ -29,6 +29,11 @@ internal sealed class BundleServer : IAsyncDisposable
 
     public string Url { get; }
 
+    /// <summary>Where /redirect sends a client (302), when set.</summary>
+    public string? RedirectTo { get; set; }
+
+    public string RedirectUrl => Url.Replace("model.edgepkg", "redirect", StringComparison.Ordinal);
+
     /// <summary>The Range header of each request ("none" without one).</summary>
     public ConcurrentQueue<string> Ranges { get; } = new();
 
@@ -46,6 +51,13 @@ internal sealed class BundleServer : IAsyncDisposable
                 return;
             }
             Ranges.Enqueue(context.Request.Headers["Range"] ?? "none");
+            if (context.Request.Url!.AbsolutePath == "/redirect" && RedirectTo is { } target)
+            {
+                context.Response.StatusCode = 302;
+                context.Response.RedirectLocation = target;
+                context.Response.Close();
+                continue;
+            }
             if (context.Request.Url!.AbsolutePath != "/model.edgepkg")
             {
                 context.Response.StatusCode = 404;

@@ -15,7 +15,7 @@ public sealed class UpdatePollTests
         var (signer, publicKey) = TestBundles.SigningKey(folder);
         using var _ = signer;
         await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.3.0"));
-        await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={publicKey}", $"--Ota:PollUrl={server.Url}", "--Ota:PollIntervalSeconds=1");
+        await using var daemon = await LiveDaemon.StartAsync($"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1", $"--Ota:PollUrl={server.Url}", "--Ota:PollIntervalSeconds=1");
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (await UpdateRequests.VersionAsync(daemon.Client) != "0.3.0")

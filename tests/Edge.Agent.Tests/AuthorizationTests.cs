@@ -88,3 +88,44 @@ public sealed class AuthorizationTests
         public override DateTimeOffset GetUtcNow() => Now;
     }
 }
+
+/// <summary>The audit log's byte limits: a flood of failures cannot fill the disk, and what is dropped is counted.</summary>
+[TestClass]
+public sealed class AuditLogLimitTests
+{
+    [TestMethod]
+    public void LinesOverTheDailyLimitAreDroppedAndCounted()
+    {
+        string state = Directory.CreateTempSubdirectory("audit-cap").FullName;
+        var audit = new AuditLog(state, new AuditLimits(RetentionDays: 30, MaxBytesPerDay: 2_000, MaxTotalBytes: 100_000));
+        for (int i = 0; i < 100; i++)
+            audit.Write("10.0.0.9", "GET /v1/admin/update", "denied", "invalid API key");
+        Assert.IsLessThanOrEqualTo(2_000L, new FileInfo(audit.Files.Single()).Length);
+        Assert.IsGreaterThan(50L, audit.Dropped);
+        Directory.Delete(state, recursive: true);
+    }
+
+    [TestMethod]
+    public void OldestDaysGoFirstWhenTheTotalIsReached()
+    {
+        string state = Directory.CreateTempSubdirectory("audit-total").FullName;
+        var clock = new SteppingClock(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
+        var audit = new AuditLog(state, new AuditLimits(RetentionDays: 365, MaxBytesPerDay: 1_000, MaxTotalBytes: 3_000), clock);
+        for (int day = 0; day < 10; day++, clock.Now = clock.Now.AddDays(1))
+        {
+            for (int i = 0; i < 20; i++)
+                audit.Write("a", "x", "denied");
+        }
+        long total = audit.Files.Sum(f => new FileInfo(f).Length);
+        Assert.IsLessThanOrEqualTo(3_000L, total);
+        StringAssert.EndsWith(audit.Files.Last(), "audit-2026-03-10.jsonl", "the newest day is kept");
+        Assert.IsFalse(audit.Files.Any(f => f.EndsWith("audit-2026-03-01.jsonl", StringComparison.Ordinal)), "the oldest day went first");
+        Directory.Delete(state, recursive: true);
+    }
+
+    private sealed class SteppingClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

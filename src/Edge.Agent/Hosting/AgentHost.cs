@@ -26,6 +26,8 @@ internal static class AgentHost
     /// <param name="logging">Extra logging setup (tests add a capturing provider).</param>
     public static WebApplication Build(StartOptions settings, string[] configurationArgs, Action<ILoggingBuilder>? logging = null)
     {
+        // Everything the daemon creates is its user's alone, whatever umask it was started with.
+        Runtime.Storage.FileCreationMask.Set(Runtime.Storage.FileCreationMask.OwnerOnly);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = configurationArgs,
@@ -69,16 +71,25 @@ internal static class AgentHost
         var metrics = new AgentMetrics();
         builder.Services.AddSingleton(metrics);
         var loading = System.Diagnostics.Stopwatch.StartNew();
-        var audit = new AuditLog(settings.StateDirectory, ConfigurationValues.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1));
+        // Logging for what is built before the host's own logging exists (the loader, the journal);
+        // it lives as long as the daemon, since updates load models through the same loader.
+        var earlyLogging = LoggerFactory.Create(early =>
+        {
+            early.AddSimpleConsole();
+            logging?.Invoke(early);
+        });
+        var startupLog = earlyLogging.CreateLogger("Edge.Agent.Startup");
+        var audit = new AuditLog(settings.StateDirectory, new AuditLimits(
+            ConfigurationValues.ReadInt(builder.Configuration, "Audit:RetentionDays", 180, minimum: 1),
+            ConfigurationValues.ReadInt(builder.Configuration, "Audit:MaxKilobytesPerDay", 1024, minimum: 1) * 1024L,
+            ConfigurationValues.ReadInt(builder.Configuration, "Audit:MaxMegabytes", 16, minimum: 1) * 1024L * 1024L));
         var updateSettings = UpdateSettings.Read(builder.Configuration);
         var store = new ModelStore(settings.StateDirectory);
         var journal = new OtaJournal(store.Root);
+        journal.WriteFailed += problem => AgentLog.StateWriteFailed(startupLog, problem);
         var recovery = new List<string>();
-        string modelDirectory = settings.ModelDirectory
-            ?? StartupRecovery.ChooseModel(store, journal, updateSettings.Probation, ModelUpdater.DownloadsFolder(settings.StateDirectory), audit, recovery.Add)
-            ?? AgentDefaults.ModelDirectory;
-        using var startupLogging = LoggerFactory.Create(logging => logging.AddSimpleConsole());
-        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, metrics.Runtime, startupLogging.CreateLogger<ModelLoader>(), settings.WrapExecutor);
+        string modelDirectory = settings.ModelDirectory ?? ChooseInstalledModel(store, journal, updateSettings, settings.StateDirectory, audit, recovery) ?? AgentDefaults.ModelDirectory;
+        var loader = ModelLoader.FromConfiguration(builder.Configuration, settings.StateDirectory, metrics.Runtime, earlyLogging.CreateLogger<ModelLoader>(), settings.WrapExecutor);
         builder.Services.AddSingleton(loader);
         var serving = loader.Load(modelDirectory);
         var loadTime = loading.Elapsed;
@@ -92,8 +103,8 @@ internal static class AgentHost
             builder.Services.AddHostedService(services => new UpdatePoller(services.GetRequiredService<ModelUpdater>(), slot, poll,
                 services.GetRequiredService<ILogger<UpdatePoller>>()));
         }
-        var mqttStore = mqtt is null ? null : new MqttStore(settings.StateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
-        if (mqtt is not null)
+        var mqttStore = mqtt is null ? null : OpenMqttStore(mqtt, settings.StateDirectory, startupLog);
+        if (mqtt is not null && mqttStore is not null)
         {
             builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, services.GetRequiredService<CompletionService>(), metrics,
                 services.GetRequiredService<ILogger<MqttAgent>>(), services.GetRequiredService<ModelUpdater>()));
@@ -109,13 +120,15 @@ internal static class AgentHost
             () => slot.Current.Scheduler?.QueueDepth ?? 0,
             () => slot.Current.Scheduler?.ActiveSequences ?? 0,
             () => EngineStatus.Of(slot.Current, HealthEndpoints.Stall, DateTimeOffset.UtcNow).Healthy,
-            () => journal.Probation is not null));
+            () => journal.Probation is not null,
+            () => audit.Dropped));
 
         var app = builder.Build();
         // Registered as instances, so the container does not own them: release them here, after
         // Kestrel has finished (or given up on) in-flight requests.
         app.Lifetime.ApplicationStopped.Register(() =>
         {
+            earlyLogging.Dispose();
             slot.Dispose();
             mqttStore?.Dispose();
             metrics.Dispose();
@@ -138,5 +151,33 @@ internal static class AgentHost
         ModelEndpoints.Map(app);
         AdminEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>The installed model to serve; a store the disk will not let us repair is reported and the package the daemon ships serves instead.</summary>
+    private static string? ChooseInstalledModel(ModelStore store, OtaJournal journal, UpdateSettings updates, string stateDirectory, AuditLog audit, List<string> recovery)
+    {
+        try
+        {
+            return StartupRecovery.ChooseModel(store, journal, updates.Probation, ModelUpdater.DownloadsFolder(stateDirectory), audit, recovery.Add);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            recovery.Add($"The model store could not be recovered ({e.Message}); serving {store.Current ?? "the built-in model"}.");
+            return store.Current;
+        }
+    }
+
+    /// <summary>The MQTT store; without one (a full or read-only disk) MQTT stays off, since answers could not be kept durable, and HTTP serves.</summary>
+    private static MqttStore? OpenMqttStore(MqttSettings mqtt, string stateDirectory, ILogger log)
+    {
+        try
+        {
+            return new MqttStore(stateDirectory, mqtt.OutboxMaxMessages, mqtt.OutboxMaxBytes, mqtt.RememberedAnswers);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            AgentLog.StateWriteFailed(log, $"the MQTT store cannot be opened ({e.Message}); MQTT is off until a restart with room on the disk");
+            return null;
+        }
     }
 }

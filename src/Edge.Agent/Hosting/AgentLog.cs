@@ -10,4 +10,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model store at start: {Message}")]
     public static partial void Recovery(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "State not written: {Problem}.")]
+    public static partial void StateWriteFailed(ILogger logger, string problem);
 }

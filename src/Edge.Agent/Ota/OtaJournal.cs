@@ -72,14 +72,25 @@ internal sealed class OtaJournal
             Change(c => c with { Probation = probation with { Running = false } });
     }
 
+    /// <summary>Raised when the journal could not be written (a full or read-only disk); the change holds in memory for this run.</summary>
+    public event Action<string>? WriteFailed;
+
     private void Change(Func<OtaJournalContent, OtaJournalContent> change)
     {
         lock (_lock)
         {
             var next = change(_content);
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            DurableFileSystem.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(next, OtaJournalJsonContext.Default.OtaJournalContent));
             _content = next;
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+                DurableFileSystem.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(next, OtaJournalJsonContext.Default.OtaJournalContent));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A daemon that cannot record an update's outcome still serves; the next write may succeed.
+                WriteFailed?.Invoke($"{_path} could not be written ({e.Message}); the update journal holds in memory only");
+            }
         }
     }
 

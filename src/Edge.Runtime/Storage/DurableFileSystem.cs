@@ -48,12 +48,21 @@ public static partial class DurableFileSystem
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        try
         {
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+            {
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+            ReplaceAtomically(temporary, path);
         }
-        ReplaceAtomically(temporary, path);
+        catch
+        {
+            // A full disk must not leave half a file behind next to the good one.
+            File.Delete(temporary);
+            throw;
+        }
         FlushDirectory(directory);
     }
 

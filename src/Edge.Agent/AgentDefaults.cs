@@ -5,8 +5,19 @@ internal static class AgentDefaults
 {
     public const string Urls = "http://127.0.0.1:8080";
 
-    /// <summary>The embedded default model, copied next to the binary at build time.</summary>
-    public static string ModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "default");
+    /// <summary>
+    /// The model the daemon ships: next to the binary (a build's output), else where the Debian
+    /// package puts it relative to the binary (/usr/lib/deepseek-edge → /usr/share/deepseek-edge/models/default).
+    /// </summary>
+    public static string ModelDirectory
+    {
+        get
+        {
+            string beside = Path.Combine(AppContext.BaseDirectory, "models", "default");
+            string packaged = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "share", "deepseek-edge", "models", "default"));
+            return Directory.Exists(beside) || !Directory.Exists(packaged) ? beside : packaged;
+        }
+    }
 
     /// <summary>
     /// systemd's StateDirectory= (handed over in $STATE_DIRECTORY) on a device; /var/lib for root;

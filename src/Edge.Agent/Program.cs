@@ -33,3 +33,9 @@ catch (Exception e) when (e is ModelLoadException or GenerationRequestException 
     Console.Error.WriteLine($"deepseek-edge: {e.Message}");
     return 2;
 }
+catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+{
+    // The port is taken: one line, not a stack trace.
+    Console.Error.WriteLine($"deepseek-edge: cannot listen: {e.Message.TrimEnd('.')}. Choose another with --urls.");
+    return 2;
+}

@@ -122,3 +122,29 @@ public sealed class CommandLineTests
         Directory.Delete(folder, recursive: true);
     }
 }
+
+/// <summary>A daemon that cannot listen says so in one line and exits 2.</summary>
+[TestClass]
+public sealed class ListenFailureTests
+{
+    [TestMethod]
+    public void APortInUseIsOneLineAndExit2()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "deepseek-edge.dll"), "serve", "--model", RepositoryPaths.DefaultModel,
+            "--urls", $"http://127.0.0.1:{port}", "--state-dir", Directory.CreateTempSubdirectory("dsedge-port").FullName })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = process.StandardError.ReadToEnd();
+        Assert.IsTrue(process.WaitForExit(60_000));
+        Assert.AreEqual(2, process.ExitCode, stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1, lines, stderr);
+        StringAssert.Contains(lines[0], "address already in use");
+        Assert.DoesNotContain("   at ", stdout.Result + stderr, "no stack trace");
+    }
+}

@@ -24,6 +24,7 @@ internal static class ServeCommand
         string state = result.GetValue(StateDirectory) ?? AgentDefaults.StateDirectory;
         // Without --model: the installed model the store recovers (OTA updates), else the embedded default.
         var settings = new AgentHost.StartOptions(result.GetValue(Model), result.GetValue(Urls) ?? AgentDefaults.Urls, state);
+        ListenAddresses.EnsureFree(settings.Urls);
         await using var app = AgentHost.Build(settings, result.UnmatchedTokens.ToArray());
         await app.RunAsync(cancellation);
         return 0;

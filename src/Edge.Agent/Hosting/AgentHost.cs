@@ -153,12 +153,25 @@ internal static class AgentHost
         return app;
     }
 
-    /// <summary>The installed model to serve; a store the disk will not let us repair is reported and the package the daemon ships serves instead.</summary>
+    /// <summary>
+    /// The installed model to serve. An empty store is seeded with the model the daemon ships (the
+    /// first start of a device). A store the disk will not let us repair or seed is reported, and
+    /// the model the daemon ships serves straight from where it lies.
+    /// </summary>
     private static string? ChooseInstalledModel(ModelStore store, OtaJournal journal, UpdateSettings updates, string stateDirectory, AuditLog audit, List<string> recovery)
     {
         try
         {
-            return StartupRecovery.ChooseModel(store, journal, updates.Probation, ModelUpdater.DownloadsFolder(stateDirectory), audit, recovery.Add);
+            if (StartupRecovery.ChooseModel(store, journal, updates.Probation, ModelUpdater.DownloadsFolder(stateDirectory), audit, recovery.Add) is { } installed)
+                return installed;
+            string seeded = store.Seed(AgentDefaults.ModelDirectory);
+            recovery.Add($"The model store was empty: seeded it with the packaged model, now {seeded}.");
+            return seeded;
+        }
+        catch (Edge.Runtime.ModelLoadException e)
+        {
+            recovery.Add($"The packaged model cannot seed the store ({e.Message}); serving it from {AgentDefaults.ModelDirectory}.");
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

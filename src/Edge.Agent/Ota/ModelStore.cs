@@ -41,8 +41,8 @@ internal sealed class ModelStore(string stateDirectory)
         string? target = null;
         var manifest = ModelBundle.Verify(bundle, trustedKeys, manifest =>
         {
-            if (!ModelBundle.IsSafeRelativePath(manifest.Version) || manifest.Version.Contains('/') || manifest.Version is CurrentLink or PreviousLink)
-                throw new BundleException($"The model version '{manifest.Version}' cannot name a folder.");
+            if (VersionProblem(manifest.Version) is { } problem)
+                throw new BundleException(problem);
             if (Directory.Exists(Path.Combine(Root, manifest.Version)))
                 throw new BundleException($"Version {manifest.Version} is installed already.");
             if (!force && (servingVersion ?? CurrentVersion()) is { } current && CompareVersions(manifest.Version, current) <= 0)
@@ -58,6 +58,63 @@ internal sealed class ModelStore(string stateDirectory)
         Directory.Move(target!, installed);
         DurableFileSystem.FlushDirectory(Root);
         return (installed, manifest);
+    }
+
+    /// <summary>
+    /// Why a version cannot name a store folder, or null: 1 to 64 characters of letters, digits,
+    /// '.', '_', '+' and '-', starting with a letter or digit, with no ".." and none of the names
+    /// and suffixes the store uses itself ("current", "previous", ".staging", ".new"). A signed
+    /// version outside that must not reach the file system (".new" once crashed the start-up).
+    /// </summary>
+    public static string? VersionProblem(string version)
+    {
+        bool safe = version.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(version[0])
+            && version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '+' or '-')
+            && !version.Contains("..", StringComparison.Ordinal)
+            && version is not (CurrentLink or PreviousLink)
+            && !version.EndsWith(StagingSuffix, StringComparison.OrdinalIgnoreCase) && !version.EndsWith(NewLinkSuffix, StringComparison.OrdinalIgnoreCase);
+        return safe ? null : $"The model version '{Printable(version)}' is not a safe version name (1-64 letters, digits, '.', '_', '+', '-'; not ending in {StagingSuffix} or {NewLinkSuffix}).";
+    }
+
+    private static string Printable(string text) => new([.. text.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+
+    /// <summary>
+    /// On a first start with an empty store: copies the model the daemon ships in as an installed
+    /// version and points <c>current</c> at it, so that later updates, probation and rollback
+    /// work from the store. Returns the installed folder.
+    /// </summary>
+    public string Seed(string packagedModel)
+    {
+        string version = ModelPackage.Open(packagedModel).Manifest.Version;
+        if (VersionProblem(version) is { } problem)
+            throw new ModelLoadException(problem);
+        Directory.CreateDirectory(Root);
+        string installed = Path.Combine(Root, version);
+        if (!Directory.Exists(installed))
+        {
+            string staging = installed + StagingSuffix;
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+            CopyFolder(packagedModel, staging);
+            Directory.Move(staging, installed);
+            DurableFileSystem.FlushDirectory(Root);
+        }
+        Activate(version);
+        return installed;
+    }
+
+    private static void CopyFolder(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (string file in Directory.EnumerateFiles(source))
+        {
+            string copy = Path.Combine(destination, Path.GetFileName(file));
+            File.Copy(file, copy);
+            using var handle = File.OpenHandle(copy, FileMode.Open, FileAccess.ReadWrite);
+            RandomAccess.FlushToDisk(handle);
+        }
+        foreach (string folder in Directory.EnumerateDirectories(source))
+            CopyFolder(folder, Path.Combine(destination, Path.GetFileName(folder)));
     }
 
     /// <summary>Points <c>current</c> at an installed version, and <c>previous</c> at what it pointed at.</summary>
@@ -124,7 +181,11 @@ internal sealed class ModelStore(string stateDirectory)
             report?.Invoke($"Removed the interrupted staging folder {staging}.");
         }
         foreach (string link in Directory.EnumerateFileSystemEntries(Root, "*" + NewLinkSuffix))
-            File.Delete(link);
+        {
+            // Only our half-made links; a folder of that name is not ours to touch (nor a reason to stop).
+            if (IsLink(link) || File.Exists(link))
+                File.Delete(link);
+        }
         if (Current is { } current && Opens(current))
             return current;
         if (Current is { } broken)
@@ -146,7 +207,7 @@ internal sealed class ModelStore(string stateDirectory)
     public IReadOnlyList<string> InstalledVersions() => !Directory.Exists(Root)
         ? []
         : Directory.EnumerateDirectories(Root).Select(Path.GetFileName).OfType<string>()
-            .Where(name => !name.EndsWith(StagingSuffix, StringComparison.Ordinal) && !IsLink(Path.Combine(Root, name)))
+            .Where(name => VersionProblem(name) is null && !IsLink(Path.Combine(Root, name)))
             .Order(Comparer<string>.Create((a, b) => CompareVersions(b, a))).ToList();
 
     private string? CurrentVersion() => Current is { } current ? Path.GetFileName(current) : null;

@@ -1,3 +1,4 @@
+using Edge.Distill.Reporting;
 using System.CommandLine;
 using Edge.Distill.Data;
 using Edge.Runtime.Tokenization;

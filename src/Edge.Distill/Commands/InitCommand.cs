@@ -23,25 +23,10 @@ internal static class InitCommand
         {
             if (result.GetValue(arch) != "deepseek_v3")
                 throw new ArgumentException($"--arch '{result.GetValue(arch)}' is not supported; deepseek_v3 is.");
-            var config = Create(result.GetValue(preset)!, result.GetValue(seed), result.GetValue(tokenizer)!, result.GetValue(output)!);
+            var config = InitialCheckpoint.Create(result.GetValue(preset)!, result.GetValue(seed), result.GetValue(tokenizer)!, result.GetValue(output)!);
             Console.WriteLine($"Wrote {result.GetValue(output)}: {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocabulary {config.VocabSize}.");
             return 0;
         });
         return command;
-    }
-
-    /// <summary>A randomly initialised checkpoint of a preset for a tokenizer (its vocabulary padded to a multiple of 128).</summary>
-    public static DeepSeekV3Config Create(string preset, long seed, string tokenizerDirectory, string output)
-    {
-        var tok = ModelTokenizer.Load(tokenizerDirectory);
-        int bos = tok.BosId ?? throw new InvalidDataException("The tokenizer has no BOS token.");
-        int eos = tok.EosId ?? throw new InvalidDataException("The tokenizer has no EOS token.");
-        // DeepSeek-V3 pads its embedding to 129,280 rows; keep whatever the tokenizer needs, rounded up to a multiple of 128.
-        int vocabulary = (tok.VocabularySize + 127) / 128 * 128;
-        var config = DeepSeekV3Config.Preset(preset, vocabulary, bos, eos);
-        using var model = new DeepSeekV3ForCausalLM(config);
-        model.InitializeWeights(seed);
-        Checkpoint.Save(model, output, tokenizerDirectory);
-        return config;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Edge.Distill.Commands;
+using Edge.Distill.Checkpoints;
 using Edge.Distill.Data;
 using Edge.Distill.Evaluation;
 using Edge.Distill.Export;
@@ -66,7 +66,7 @@ internal static class DefaultModelRecipe
         foreach (var (name, preset) in new[] { ("teacher-init", scale.TeacherPreset), ("student-init", scale.StudentPreset) })
         {
             if (!File.Exists(Path.Combine(P(name), Checkpoints.Checkpoint.WeightsFile)))
-                InitCommand.Create(preset, seed, P("tokenizer"), P(name));
+                InitialCheckpoint.Create(preset, seed, P("tokenizer"), P(name));
         }
 
         log("teacher: trained from scratch");

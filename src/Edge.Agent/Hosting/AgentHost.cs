@@ -65,7 +65,6 @@ internal static class AgentHost
         Directory.CreateDirectory(settings.StateDirectory);
         var apiKeys = ApiKeys.Read(builder.Configuration);
         var limits = AdmissionLimits.Read(builder.Configuration);
-        builder.Services.AddSingleton(limits);
         var mqtt = MqttSettings.Read(builder.Configuration);
         builder.Services.AddRateLimiter(CallerConcurrencyLimits.Read(builder.Configuration).Configure);
         var metrics = new AgentMetrics();
@@ -119,7 +118,7 @@ internal static class AgentHost
             () => (slot.Current.Engine.Package.Manifest.Name, slot.Current.Version, slot.Current.Engine.Provider),
             () => slot.Current.Scheduler?.QueueDepth ?? 0,
             () => slot.Current.Scheduler?.ActiveSequences ?? 0,
-            () => EngineStatus.Of(slot.Current, HealthEndpoints.Stall, DateTimeOffset.UtcNow).Healthy,
+            () => EngineStatus.Of(slot.Current, DateTimeOffset.UtcNow).Healthy,
             () => journal.Probation is not null,
             () => audit.Dropped));
 

@@ -68,11 +68,17 @@ internal static class AdminEndpoints
             updater.RecordRefusal(who, e.Message);
             await HttpErrors.WriteAsync(context, e);
         }
-        catch (IOException e) when (!context.RequestAborted.IsCancellationRequested)
+        catch (BadHttpRequestException e) when (!context.RequestAborted.IsCancellationRequested)
         {
-            // A full disk while the upload is written: the model in service is untouched.
-            updater.RecordRefusal(who, $"The bundle could not be stored: {e.Message}");
-            await HttpErrors.WriteAsync(context, StatusCodes.Status507InsufficientStorage, $"Update refused: the bundle could not be stored ({e.Message}). The current model keeps serving.");
+            // The client's body broke off or was malformed: its fault, not the disk's.
+            updater.RecordRefusal(who, "The request body could not be read.");
+            await HttpErrors.WriteAsync(context, e.StatusCode, "The request body could not be read (it ended early or was malformed).");
+        }
+        catch (IOException e) when (Runtime.Storage.DurableFileSystem.IsDiskFull(e))
+        {
+            // A full disk while the bundle is written or extracted: the model in service is untouched.
+            updater.RecordRefusal(who, "The device's disk is full: the bundle could not be stored.");
+            await HttpErrors.WriteAsync(context, StatusCodes.Status507InsufficientStorage, "Update refused: the device's disk is full. The current model keeps serving.");
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -7,9 +7,6 @@ namespace Edge.Agent.Http;
 /// <summary>GET /healthz (the process serves HTTP) and GET /readyz (a model is loaded and its engine can serve: 503 with the reason when not).</summary>
 internal static class HealthEndpoints
 {
-    /// <summary>How long a busy inference loop may go without a step before /readyz calls it stalled.</summary>
-    public static readonly TimeSpan Stall = TimeSpan.FromSeconds(30);
-
     public static void Map(WebApplication app)
     {
         var open = new RoleMetadata(EndpointRole.Open);
@@ -24,7 +21,7 @@ internal static class HealthEndpoints
     private static Task WriteReadyAsync(HttpContext context)
     {
         var model = context.RequestServices.GetRequiredService<ModelSlot>().Current;
-        var status = EngineStatus.Of(model, Stall, DateTimeOffset.UtcNow);
+        var status = EngineStatus.Of(model, DateTimeOffset.UtcNow);
         var manifest = model.Engine.Package.Manifest;
         if (!status.Healthy)
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;

@@ -38,7 +38,6 @@ internal static class HttpErrors
         {
             StatusCodes.Status404NotFound => $"No route {http.Request.Method} {http.Request.Path}.",
             StatusCodes.Status405MethodNotAllowed => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
-            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
             _ => null,
         };
         return message is null ? Task.CompletedTask : WriteAsync(http, http.Response.StatusCode, message);

@@ -30,8 +30,6 @@ internal static class ModelEndpoints
 
     private static Task TokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>
     {
-        var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
-        var limits = context.RequestServices.GetRequiredService<AdmissionLimits>();
         var root = RequireObject(body);
         RefuseUnknown(root, TokenizeFields);
         OptionalString(root, "model");
@@ -41,20 +39,9 @@ internal static class ModelEndpoints
         var request = hasPrompt
             ? CompletionRequest.Text(OptionalString(root, "prompt") ?? throw RefusalException.Invalid("'prompt' must be a string.", "prompt"), new())
             : CompletionRequest.Chat(ChatCompletionReader.NormaliseMessages(root), new());
-        if (request.PromptBytes > limits.MaxPromptBytes)
-            throw new RefusalException(RefusalKind.TooLarge, $"The input is {request.PromptBytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", hasPrompt ? "prompt" : "messages");
-        int[] tokens;
-        try
-        {
-            tokens = hasPrompt
-                ? engine.Tokenizer.Encode(request.Prompt!, OptionalBool(root, "add_special_tokens") ?? true, context.RequestAborted)
-                : engine.EncodeChat(request.Messages!.Value, addGenerationPrompt: OptionalBool(root, "add_generation_prompt") ?? true, cancellation: context.RequestAborted);
-        }
-        catch (Edge.Runtime.Inference.GenerationRequestException e)
-        {
-            throw RefusalException.Invalid(e.Message, e.Parameter);
-        }
-        return context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, engine.ContextLength), AgentJsonContext.Readable.TokenizeResponse);
+        var (tokens, contextLength) = context.RequestServices.GetRequiredService<CompletionService>().Tokenize(request,
+            OptionalBool(root, "add_special_tokens") ?? true, OptionalBool(root, "add_generation_prompt") ?? true, context.RequestAborted);
+        return context.Response.WriteAsJsonAsync(new TokenizeResponse(tokens, tokens.Length, contextLength), AgentJsonContext.Readable.TokenizeResponse);
     });
 
     private static Task DetokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>

@@ -34,6 +34,7 @@ internal sealed partial class MqttAgent : BackgroundService
     // A pulse: "the outbox may have something to publish, or the connection came back".
     private readonly Channel<bool> _outboxPulse = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const int MaxCorrelationBytes = 1024;
     // One update command at a time, as HTTP's 409 does; a second one while it runs is refused.
     private readonly SemaphoreSlim _otaGate = new(1, 1);
     // Stored answers sent again for redelivered ids: at most this many a second, so that one
@@ -176,7 +177,12 @@ internal sealed partial class MqttAgent : BackgroundService
         {
             string? responseTopic = message.ResponseTopic is { Length: > 0 } topic ? topic : null;
             byte[]? correlation = message.CorrelationData is { Length: > 0 } data ? data : null;
-            if (responseTopic is not null && _topics.ResponseTopicProblem(responseTopic) is { } topicProblem)
+            if (correlation is { Length: > MaxCorrelationBytes })
+            {
+                // Echoed with every answer and kept in the store: a request id's worth, not a payload.
+                Refuse(null, null, $"The correlation data is {correlation.Length} bytes; the limit is {MaxCorrelationBytes}.");
+            }
+            else if (responseTopic is not null && _topics.ResponseTopicProblem(responseTopic) is { } topicProblem)
             {
                 // Answered on the device's error topic, never on the refused one.
                 Refuse(null, correlation, topicProblem);
@@ -264,7 +270,9 @@ internal sealed partial class MqttAgent : BackgroundService
         }
         catch (IOException e)
         {
-            _updater.RecordRefusal(who, $"The bundle could not be stored: {e.Message}");
+            _updater.RecordRefusal(who, Runtime.Storage.DurableFileSystem.IsDiskFull(e)
+                ? "The device's disk is full: the bundle could not be stored."
+                : "The bundle could not be stored or read back.");
         }
         catch (OperationCanceledException)
         {
@@ -450,11 +458,9 @@ internal sealed partial class MqttAgent : BackgroundService
     /// <summary>The engine's state for the status topic: "online", or "degraded" with the reason when the engine cannot serve.</summary>
     private (string Status, string? Reason) Presence()
     {
-        var health = EngineStatus.Of(_slot.Current, EngineStallPeriod, DateTimeOffset.UtcNow);
+        var health = EngineStatus.Of(_slot.Current, DateTimeOffset.UtcNow);
         return health.Healthy ? ("online", null) : ("degraded", health.Reason);
     }
-
-    private static readonly TimeSpan EngineStallPeriod = TimeSpan.FromSeconds(30);
 
     private MqttApplicationMessage StatusMessage(string status, string? reason = null)
     {

@@ -24,7 +24,11 @@ internal sealed class MqttRequestHandler(CompletionService service, MqttTopics t
     {
         CompletionRequest request;
         using (var document = JsonDocument.Parse(item.Payload))
+        {
+            // MQTT's frame, as Http/JsonRoute is HTTP's: no string in the payload may be broken text.
+            JsonFields.RequireWellFormedStrings(document.RootElement);
             request = OpenAiRequests.Read(document.RootElement.Clone(), kind: null, envelopeField: "id");
+        }
         string topic = AnswerTopic(item);
         using var run = service.Start(request, cancellation);
         long sequence = 0;

@@ -8,12 +8,13 @@ internal sealed record MqttInboxItem(string RequestId, byte[] Payload, string? R
 {
     /// <summary>
     /// The request as the store knows it: its id within its requester's scope (the response
-    /// topic), so that two machines that both send id "1" both get answers. U+0000 can be in
-    /// neither a topic nor an id, so it separates them unambiguously.
+    /// topic), so that two machines that both send id "1" both get answers. An id never holds
+    /// '/', so the first '/' separates it from the topic unambiguously; a request without a
+    /// response topic keeps its bare id, as stores written before scoping have it.
     /// </summary>
-    public string Key => ResponseTopic is null ? RequestId : $"{ResponseTopic}\0{RequestId}";
+    public string Key => ResponseTopic is null ? RequestId : $"{RequestId}/{ResponseTopic}";
 
-    public static string IdOfKey(string key) => key[(key.LastIndexOf('\0') + 1)..];
+    public static string IdOfKey(string key) => key.IndexOf('/') is var slash and >= 0 ? key[..slash] : key;
 }
 
 /// <summary>A message to publish with QoS 1.</summary>

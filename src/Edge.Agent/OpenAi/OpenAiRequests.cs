@@ -11,7 +11,6 @@ internal static class OpenAiRequests
     public static CompletionRequest Read(JsonElement root, CompletionKind? kind, string? envelopeField = null)
     {
         JsonFields.RequireObject(root);
-        JsonFields.RequireWellFormedStrings(root);
         kind ??= root.TryGetProperty("messages", out _) ? CompletionKind.Chat : CompletionKind.Text;
         return kind == CompletionKind.Chat ? ChatCompletionReader.Read(root, envelopeField) : CompletionReader.Read(root, envelopeField);
     }

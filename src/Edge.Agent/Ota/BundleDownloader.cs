@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Edge.Runtime.Storage;
 
 namespace Edge.Agent.Ota;
 
@@ -37,7 +38,7 @@ internal sealed class BundleDownloader(HttpClient http, DownloadPolicy policy, s
                 File.Delete(partial);
                 throw;
             }
-            catch (IOException e) when (IsDiskFull(e))
+            catch (IOException e) when (DurableFileSystem.IsDiskFull(e))
             {
                 File.Delete(partial);
                 throw new UpdateRefusedException(StatusCodes.Status507InsufficientStorage, $"Downloading {url} stopped: the device's disk is full.");
@@ -103,7 +104,4 @@ internal sealed class BundleDownloader(HttpClient http, DownloadPolicy policy, s
         { InnerException: { } inner } => Refusal(inner),
         _ => null,
     };
-
-    /// <summary>ENOSPC (28) or EDQUOT (122).</summary>
-    internal static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122;
 }

@@ -37,8 +37,12 @@ internal sealed class DownloadPolicy(IReadOnlySet<string> allowedHosts)
     {
         if (url.Scheme is not ("http" or "https"))
             return $"The bundle URL must be http or https, not '{url.Scheme}'.";
-        if (allowedHosts.Count > 0 && !allowedHosts.Contains(url.IdnHost.Trim('[', ']')))
+        string host = url.IdnHost.Trim('[', ']');
+        if (allowedHosts.Count > 0 && !allowedHosts.Contains(host))
             return $"The host '{url.Host}' is not in Ota:AllowedHosts.";
+        // An address in the URL is judged before any connection (the connection check covers names).
+        if (IPAddress.TryParse(host, out var literal) && !Permits(host, literal))
+            return NotPublic(url.Host);
         return null;
     }
 
@@ -62,10 +66,17 @@ internal sealed class DownloadPolicy(IReadOnlySet<string> allowedHosts)
             || (b[0] == 100 && b[1] is >= 64 and <= 127)); // carrier-grade NAT
     }
 
-    /// <summary>An HTTP client that checks every address it connects to and follows no redirect by itself.</summary>
+    private static string NotPublic(string host) =>
+        $"The host '{host}' is on a loopback, link-local or private address; list it in Ota:AllowedHosts to allow it.";
+
+    /// <summary>
+    /// An HTTP client that checks every address it connects to and follows no redirect by itself.
+    /// No proxy: through one, the connection check would see the proxy, not the target.
+    /// </summary>
     public HttpClient CreateClient(TimeSpan timeout) => new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
+        UseProxy = false,
         ConnectCallback = ConnectAsync,
     })
     { Timeout = timeout };
@@ -76,7 +87,7 @@ internal sealed class DownloadPolicy(IReadOnlySet<string> allowedHosts)
         var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellation);
         var permitted = addresses.Where(a => Permits(host, a)).ToArray();
         if (permitted.Length == 0)
-            throw new DownloadRefusedException($"The host '{host}' is on a loopback, link-local or private address; list it in Ota:AllowedHosts to allow it.");
+            throw new DownloadRefusedException(NotPublic(host));
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -90,6 +90,15 @@ internal sealed class ModelStore(string stateDirectory)
             throw new ModelLoadException(problem);
         Directory.CreateDirectory(Root);
         string installed = Path.Combine(Root, version);
+        if (Directory.Exists(installed) && !Opens(installed))
+        {
+            // A damaged copy of the same version (Recover found nothing that verifies): replace it.
+            string doomed = installed + StagingSuffix;
+            if (Directory.Exists(doomed))
+                Directory.Delete(doomed, recursive: true);
+            Directory.Move(installed, doomed);
+            Directory.Delete(doomed, recursive: true);
+        }
         if (!Directory.Exists(installed))
         {
             string staging = installed + StagingSuffix;

@@ -25,7 +25,11 @@ internal sealed class AuditLog(string stateDirectory, AuditLimits limits, TimePr
     private readonly string _directory = Path.Combine(stateDirectory, "audit");
     private readonly Lock _lock = new();
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
-    private DateOnly _prunedFor;
+    private DateOnly _day;
+    // Sizes as this process knows them, measured from the folder once a day (after pruning), so
+    // that a flood of audited failures costs an append each, not a directory scan.
+    private long _todayBytes = -1;
+    private long _totalBytes;
     private long _dropped;
 
     public AuditLog(string stateDirectory, int retentionDays, TimeProvider? clock = null) : this(stateDirectory, new AuditLimits(retentionDays), clock)
@@ -38,48 +42,61 @@ internal sealed class AuditLog(string stateDirectory, AuditLimits limits, TimePr
     public void Write(string who, string action, string outcome, string? detail = null)
     {
         var now = _clock.GetUtcNow();
-        string line = JsonSerializer.Serialize(new AuditEntry(now, who, action, outcome, detail), AuditJsonContext.Default.AuditEntry) + "\n";
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(new AuditEntry(now, who, action, outcome, detail), AuditJsonContext.Default.AuditEntry);
         var day = DateOnly.FromDateTime(now.UtcDateTime);
         lock (_lock)
         {
             try
             {
-                Directory.CreateDirectory(_directory);
-                if (_prunedFor != day)
-                {
-                    Prune(day);
-                    _prunedFor = day;
-                }
                 string file = Path.Combine(_directory, $"audit-{day:yyyy-MM-dd}.jsonl");
-                long today = File.Exists(file) ? new FileInfo(file).Length : 0;
-                if (today + line.Length > limits.MaxBytesPerDay)
+                if (_day != day || _todayBytes < 0)
+                    StartDay(day, file);
+                long size = line.Length + 1;
+                if (_todayBytes + size > limits.MaxBytesPerDay)
                 {
                     Interlocked.Increment(ref _dropped);
                     return;
                 }
-                if (TotalBytes() + line.Length > limits.MaxTotalBytes)
-                    DropOldestBut(file, line.Length);
-                File.AppendAllText(file, line);
+                if (_totalBytes + size > limits.MaxTotalBytes)
+                    DropOldestDays(file, size);
+                using (var stream = new FileStream(file, FileMode.Append, FileAccess.Write))
+                {
+                    stream.Write(line);
+                    stream.WriteByte((byte)'\n');
+                }
+                _todayBytes += size;
+                _totalBytes += size;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Interlocked.Increment(ref _dropped);
+                _todayBytes = -1; // measure again: the append may have written part of the line
             }
         }
     }
 
     public IEnumerable<string> Files => Directory.Exists(_directory) ? Directory.EnumerateFiles(_directory, "audit-*.jsonl").Order(StringComparer.Ordinal) : [];
 
-    private long TotalBytes() => Files.Sum(f => new FileInfo(f).Length);
+    /// <summary>A new day (or the first write, or one after a failure): prune old days and measure the folder.</summary>
+    private void StartDay(DateOnly day, string file)
+    {
+        Directory.CreateDirectory(_directory);
+        Prune(day);
+        _day = day;
+        _todayBytes = File.Exists(file) ? new FileInfo(file).Length : 0;
+        _totalBytes = Files.Sum(f => new FileInfo(f).Length);
+    }
 
-    /// <summary>Deletes whole days, oldest first, until a line of <paramref name="needed"/> bytes fits; never today's file.</summary>
-    private void DropOldestBut(string today, long needed)
+    /// <summary>Deletes whole days, oldest first, until <paramref name="needed"/> more bytes fit; never today's file.</summary>
+    private void DropOldestDays(string today, long needed)
     {
         foreach (string file in Files.Where(f => f != today).ToList())
         {
-            if (TotalBytes() + needed <= limits.MaxTotalBytes)
+            if (_totalBytes + needed <= limits.MaxTotalBytes)
                 return;
+            long length = new FileInfo(file).Length;
             File.Delete(file);
+            _totalBytes -= length;
         }
     }
 

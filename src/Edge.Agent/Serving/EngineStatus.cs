@@ -9,6 +9,12 @@ internal sealed record EngineStatus(bool Healthy, string? Reason)
 {
     public static readonly EngineStatus Ok = new(true, null);
 
+    /// <summary>How long a busy inference loop may go without a step before it counts as stalled (the watchdog uses systemd's own period).</summary>
+    public static readonly TimeSpan StallPeriod = TimeSpan.FromSeconds(30);
+
+    /// <summary>The model's status with the default stall period.</summary>
+    public static EngineStatus Of(ServingModel model, DateTimeOffset now) => Of(model, StallPeriod, now);
+
     public static EngineStatus Of(ServingModel model, TimeSpan stall, DateTimeOffset now)
     {
         var scheduler = model.Scheduler;

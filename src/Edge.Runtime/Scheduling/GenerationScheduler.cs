@@ -21,6 +21,8 @@ public sealed class GenerationScheduler : IDisposable
     private readonly SchedulerOptions _options;
     private readonly Func<int, IBatchExecutor> _executorFactory;
     private IBatchExecutor _executor;
+    // Read once: every executor the factory makes holds the same positions, and requests read it on their own threads.
+    private readonly int _capacity;
     private bool _executorReleased;
     private int _disposed;
     private readonly Channel<Request> _queue;
@@ -41,6 +43,7 @@ public sealed class GenerationScheduler : IDisposable
         _options.Validate();
         _executorFactory = executorFactory ?? (maxBatch => OnnxRuntimeExecutor(engine, maxBatch));
         _executor = _executorFactory(_options.MaxBatchSize);
+        _capacity = _executor.Capacity;
         _slots = new Request?[_options.MaxBatchSize];
         _queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(_options.MaxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _loop = new Thread(Loop) { IsBackground = true, Name = "deepseek-edge inference" };
@@ -111,8 +114,8 @@ public sealed class GenerationScheduler : IDisposable
             throw new EngineUnavailableException($"The engine has stopped: {fault}");
         int[] prompt = _engine.Prepare(promptIds, settings, out int maxTokens);
         // Prepare fits prompt + max_tokens into the model's context; the executor's rows must hold it too.
-        if ((long)prompt.Length + maxTokens > _executor.Capacity)
-            throw new GenerationRequestException($"The prompt ({prompt.Length} tokens) plus max_tokens ({maxTokens}) exceeds the {_executor.Capacity} positions a batch slot holds.", "max_tokens");
+        if ((long)prompt.Length + maxTokens > _capacity)
+            throw new GenerationRequestException($"The prompt ({prompt.Length} tokens) plus max_tokens ({maxTokens}) exceeds the {_capacity} positions a batch slot holds.", "max_tokens");
         var request = new Request(_engine.NewSequence(prompt, settings, maxTokens), cancellation);
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(request))
@@ -291,8 +294,8 @@ public sealed class GenerationScheduler : IDisposable
             if (text.Length > 0)
                 request.Output.Writer.TryWrite(new GenerationChunk(text));
             // The next step writes at prompt + completion - 1: a sequence must end before its row does.
-            if (request.Sequence.FinishReason is null && request.Sequence.Prompt.Length + request.Sequence.Completion.Count > _executor.Capacity)
-                throw new InvalidOperationException($"The sequence reached the {_executor.Capacity} positions of its slot without finishing.");
+            if (request.Sequence.FinishReason is null && request.Sequence.Prompt.Length + request.Sequence.Completion.Count > _capacity)
+                throw new InvalidOperationException($"The sequence reached the {_capacity} positions of its slot without finishing.");
         }
         catch (Exception e)
         {

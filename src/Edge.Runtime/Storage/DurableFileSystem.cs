@@ -66,6 +66,9 @@ public static partial class DurableFileSystem
         FlushDirectory(directory);
     }
 
+    /// <summary>Whether the disk refused for lack of room: ENOSPC (28) or EDQUOT (122), which .NET carries as the HResult on Unix.</summary>
+    public static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 122;
+
     [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Rename(string source, string destination);
 

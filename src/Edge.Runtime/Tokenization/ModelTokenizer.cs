@@ -20,8 +20,8 @@ public sealed class ModelTokenizer
     private readonly BpeTokenizer _bpe;
     private readonly SplitPreTokenizer _preTokenizer;
 
-    /// <summary>The byte-pair model underneath, for tests that compare with the library's own encoding.</summary>
-    internal BpeTokenizer Bpe => _bpe;
+    /// <summary>The pre-tokenizer, for tests that check its pieces.</summary>
+    internal SplitPreTokenizer PreTokenizer => _preTokenizer;
     private readonly AddedTokenMatcher _addedTokens;
     private readonly string[] _tokenById;
     private readonly HashSet<int> _specialIds;

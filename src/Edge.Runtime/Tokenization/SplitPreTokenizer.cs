@@ -31,25 +31,27 @@ internal sealed class SplitPreTokenizer : PreTokenizer
             pieces.Add((0, text.Length));
         // Short pieces repeat (digit groups, words, emoji): how each regex splits one is
         // remembered for this text, which makes a flood of them cost a lookup, not a regex run.
-        var memo = new Dictionary<(int Stage, string Piece), (int Start, int Length)[]>();
+        int memoized = 0;
         for (int stage = 0; stage < _splits.Count; stage++)
         {
             var (regex, behavior) = _splits[stage];
+            // Looked up by span: a repeated piece costs no string.
+            var memo = new Dictionary<string, (int Start, int Length)[]>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
             var next = new List<(int Offset, int Length)>(pieces.Count * 2);
             foreach (var (offset, length) in pieces)
             {
+                var piece = text.AsSpan(offset, length);
                 if (length > MemoizedLength)
                 {
-                    foreach (var (start, size) in SplitPiece(regex, behavior, text.AsSpan(offset, length)))
+                    foreach (var (start, size) in SplitPiece(regex, behavior, piece))
                         next.Add((offset + start, size));
                     continue;
                 }
-                var key = (stage, text.Substring(offset, length));
-                if (!memo.TryGetValue(key, out var split))
+                if (!memo.TryGetValue(piece, out var split))
                 {
-                    split = [.. SplitPiece(regex, behavior, key.Item2)];
-                    if (memo.Count < MaxMemoized)
-                        memo[key] = split;
+                    split = [.. SplitPiece(regex, behavior, piece)];
+                    if (memoized++ < MaxMemoized)
+                        memo[piece] = split;
                 }
                 foreach (var (start, size) in split)
                     next.Add((offset + start, size));

@@ -48,10 +48,31 @@ public sealed class DiskFullTests
         using var upload = new ByteArrayContent(new byte[256 * 1024]);
         upload.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var refused = await daemon.Admin.PostAsync("/v1/admin/update", upload);
-        Assert.IsTrue((int)refused.StatusCode is >= 400 and < 500 or 507, $"{refused.StatusCode}: {await refused.Content.ReadAsStringAsync()}");
+        Assert.AreEqual(HttpStatusCode.InsufficientStorage, refused.StatusCode, await refused.Content.ReadAsStringAsync());
         string downloads = Path.Combine(state, "downloads");
         Assert.IsFalse(Directory.Exists(downloads) && Directory.EnumerateFileSystemEntries(downloads).Any(), "the refused upload was removed");
         Assert.IsFalse(string.IsNullOrEmpty(await CompleteAsync(daemon, "Hello")));
+    }
+
+    [TestMethod]
+    public async Task ADownloadTheDiskCannotHoldIsRefusedAndLeavesNoPartialFile()
+    {
+        using var disk = SmallDisk.Mount(512);
+        string state = Path.Combine(disk.Path, "state");
+        string keys = Directory.CreateTempSubdirectory("dsedge-full-download").FullName;
+        var (signer, publicKey) = Ota.TestBundles.SigningKey(keys);
+        using var _ = signer;
+        await using var server = new Ota.BundleServer(Ota.TestBundles.Make(keys, signer, "0.2.0"));
+        await using var daemon = await LiveDaemon.StartWithStateAsync(state, [.. TestKeys.AdminArguments, $"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1"]);
+        disk.Fill();
+        using var refused = await daemon.Admin.PostAsync("/v1/admin/update", Json($$"""{"url":"{{server.Url}}"}"""));
+        string body = await refused.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.InsufficientStorage, refused.StatusCode, body);
+        StringAssert.Contains(body, "disk is full");
+        string downloads = Path.Combine(state, "downloads");
+        Assert.IsFalse(Directory.Exists(downloads) && Directory.EnumerateFileSystemEntries(downloads).Any(), "no partial download is left on the full disk");
+        Assert.IsFalse(string.IsNullOrEmpty(await CompleteAsync(daemon, "Hello")));
+        Directory.Delete(keys, recursive: true);
     }
 
     [TestMethod]

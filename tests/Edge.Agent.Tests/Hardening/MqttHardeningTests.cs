@@ -28,6 +28,18 @@ public sealed class MqttHardeningTests
     }
 
     [TestMethod]
+    public async Task HugeCorrelationDataIsRefusedNotStoredAndEchoed()
+    {
+        await using var setup = await MqttSetup.StartAsync();
+        await setup.RequestAsync("""{"id":"fat","prompt":"Hi","max_tokens":1}""", responseTopic: "replies/fat", correlation: new byte[16 * 1024]);
+        var error = await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/errors");
+        StringAssert.Contains(error.Payload, "correlation data");
+        Assert.IsNull(error.CorrelationData, "the oversized correlation data is not sent back");
+        await Task.Delay(300);
+        Assert.IsFalse(setup.Equipment.Received.Any(m => m.Topic == "replies/fat"));
+    }
+
+    [TestMethod]
     public async Task TwoMachinesUsingTheSameIdBothGetTheirAnswer()
     {
         await using var setup = await MqttSetup.StartAsync();

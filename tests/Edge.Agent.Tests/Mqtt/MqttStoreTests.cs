@@ -22,6 +22,28 @@ public sealed class MqttStoreTests
     private static MqttOutgoing Answer(string text, int size = 10) => new("t/" + text, Encoding.UTF8.GetBytes(text.PadRight(size)), [7]);
 
     [TestMethod]
+    public void IdsAreScopedByResponseTopicAndSurviveAReopen()
+    {
+        var fromPress1 = new MqttInboxItem("1", Encoding.UTF8.GetBytes("{\"id\":\"1\"}"), "replies/press-1", null);
+        var fromPress2 = fromPress1 with { ResponseTopic = "replies/press-2/x" };
+        using (var store = Open())
+        {
+            Assert.AreEqual(MqttReceipt.Accepted, store.Receive(fromPress1));
+            Assert.AreEqual(MqttReceipt.Accepted, store.Receive(fromPress2), "the same id from another requester is another request");
+            Assert.AreEqual(MqttReceipt.Accepted, store.Receive(Request("1")));
+        }
+        using (var reopened = Open())
+        {
+            var pending = reopened.PendingRequests();
+            CollectionAssert.AreEqual(new[] { "1", "1", "1" }, pending.Select(p => p.RequestId).ToArray(), "the ids come back without their scope");
+            CollectionAssert.AreEqual(new[] { "replies/press-1", "replies/press-2/x", null }, pending.Select(p => p.ResponseTopic).ToArray());
+            reopened.Answer(pending[1].Key, Answer("two"));
+            Assert.AreEqual(MqttReceipt.AnsweredBefore, reopened.Receive(fromPress2));
+            Assert.AreEqual(MqttReceipt.InProgress, reopened.Receive(fromPress1));
+        }
+    }
+
+    [TestMethod]
     public void ARequestIsTakenOnceAndItsAnswerIsGivenAgainWhenItComesBack()
     {
         using var store = Open();

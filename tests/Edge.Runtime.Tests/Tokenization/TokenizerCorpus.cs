@@ -37,11 +37,26 @@ internal static class TokenizerCorpus
         "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>", "    ", "€", "°C", "한글", "Привет", "𝔸",
     ];
 
-    /// <summary>The handwritten strings plus seeded random mixes of fragments.</summary>
+    /// <summary>
+    /// Long texts whose pieces repeat (the pre-tokenizer answers repeats from its memo) and runs of
+    /// exactly the length it cuts at (128 UTF-16 units, where Hugging Face and we still agree).
+    /// </summary>
+    private static IEnumerable<string> Long(Random random)
+    {
+        yield return string.Concat(Enumerable.Repeat("Pump 3: 温度 high 🔥 at 12:04, valve 'open'.  ", 120));
+        yield return string.Concat(Enumerable.Range(0, 600).Select(_ => Fragments[random.Next(Fragments.Length)]));
+        yield return new string('a', 128);
+        yield return string.Concat(Enumerable.Repeat("😀", 64));
+        yield return new string(' ', 128) + "x";
+        yield return string.Join(' ', Enumerable.Range(0, 400).Select(i => (i * 7919 % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>The handwritten strings, long texts, and seeded random mixes of fragments.</summary>
     public static IReadOnlyList<string> All(int generated = 150, int seed = 20261122)
     {
         var random = new Random(seed);
         var all = new List<string>(Handwritten);
+        all.AddRange(Long(random));
         for (int i = 0; i < generated; i++)
         {
             int parts = random.Next(1, 9);

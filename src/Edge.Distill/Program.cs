@@ -9,6 +9,7 @@ var root = new RootCommand("edge-distill: define, export and verify DeepSeek-arc
     DataCommand.Create(),
     TrainCommand.Create(),
     ExportCommand.Create(),
+    ImportCommand.Create(),
     QuantizeCommand.Create(),
     EvalCommand.Create(),
     RecipeCommand.Create(),

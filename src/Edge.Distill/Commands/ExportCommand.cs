@@ -1,8 +1,6 @@
 using System.CommandLine;
-using Edge.Distill.Checkpoints;
 using Edge.Distill.Export;
 using Edge.Distill.Gguf;
-using Edge.Distill.Modeling;
 
 namespace Edge.Distill.Commands;
 
@@ -11,7 +9,7 @@ internal static class ExportCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder.", Required = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (ours, or for gguf any Hugging Face folder import understands).", Required = true };
         var output = new Option<string>("--out") { Description = "Package folder (onnx) or .gguf file (gguf) to write; replaced if present.", Required = true };
         var format = new Option<ExportFormat>("--format") { Description = "onnx: a model package for deepseek-edge (default); gguf: one file for llama.cpp and Ollama.", DefaultValueFactory = _ => ExportFormat.Onnx };
         var type = new Option<GgufWeightType>("--type") { Description = "gguf only: weight matrices as F32 (default), F16, Q8_0 or Q4_0; vectors stay F32.", DefaultValueFactory = _ => GgufWeightType.F32 };
@@ -28,10 +26,8 @@ internal static class ExportCommand
             string from = result.GetValue(checkpoint)!, to = result.GetValue(output)!;
             if (result.GetValue(format) == ExportFormat.Gguf)
             {
-                var config = DeepSeekV3Config.Load(Path.Combine(from, DeepSeekV3Config.FileName));
-                var weights = Safetensors.Read(Path.Combine(from, Checkpoint.WeightsFile));
-                DeepSeekGgufExporter.Build(config, weights, from, result.GetValue(type), result.GetValue(name)!).Write(to);
-                Console.WriteLine($"Wrote {to}: {new FileInfo(to).Length / 1e6:F1} MB, llama.cpp architecture {DeepSeekGgufExporter.Architecture}, weights {result.GetValue(type)}.");
+                string architecture = CheckpointGgufExporter.Export(from, to, result.GetValue(type), result.GetValue(name)!);
+                Console.WriteLine($"Wrote {to}: {new FileInfo(to).Length / 1e6:F1} MB, llama.cpp architecture {architecture}, weights {result.GetValue(type)}.");
                 return 0;
             }
             var manifest = PackageExporter.Export(from, to, result.GetValue(name)!, result.GetValue(version)!, result.GetValue(layout));

@@ -1,5 +1,6 @@
 using Edge.Distill.Onnx;
 using Edge.Distill.Onnx.Proto;
+using Google.Protobuf;
 using DataType = Edge.Distill.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace Edge.Distill.Export;
@@ -15,8 +16,9 @@ internal sealed class DecoderGraph
     private readonly IReadOnlyDictionary<string, (long[] Shape, float[] Data)> _weights;
     private readonly float _rmsNormEps;
 
-    public DecoderGraph(IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, CacheLayout layout, float rmsNormEps)
+    public DecoderGraph(IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, CacheLayout layout, float rmsNormEps, ExternalData? external)
     {
+        G = new OnnxGraphBuilder(external);
         _weights = weights;
         _rmsNormEps = rmsNormEps;
         Layout = layout;
@@ -27,7 +29,7 @@ internal sealed class DecoderGraph
         CacheIndices = layout == CacheLayout.Shared ? CacheWriteIndices(PositionIds) : null;
     }
 
-    public OnnxGraphBuilder G { get; } = new();
+    public OnnxGraphBuilder G { get; }
 
     public CacheLayout Layout { get; }
 
@@ -163,6 +165,15 @@ internal sealed class DecoderGraph
     }
 
     public ModelProto Build(string docString) => G.Build(docString);
+
+    /// <summary>Builds a graph and writes it to <paramref name="path"/>, its large weights to path.data when <paramref name="externalData"/>.</summary>
+    public static void Write(string path, bool externalData, Func<ExternalData?, ModelProto> build)
+    {
+        using var external = externalData ? new ExternalData(path) : null;
+        var model = build(external);
+        using var file = File.Create(path);
+        model.WriteTo(file);
+    }
 
     private static TensorProto FloatTensor(float value)
     {

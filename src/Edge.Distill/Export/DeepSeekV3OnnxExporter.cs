@@ -1,7 +1,6 @@
 using Edge.Distill.Modeling;
 using Edge.Distill.Onnx;
 using Edge.Distill.Onnx.Proto;
-using Google.Protobuf;
 using DataType = Edge.Distill.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace Edge.Distill.Export;
@@ -29,19 +28,16 @@ internal sealed class DeepSeekV3OnnxExporter
     private readonly DecoderGraph _d;
     private readonly OnnxGraphBuilder _g;
 
-    private DeepSeekV3OnnxExporter(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, CacheLayout layout)
+    private DeepSeekV3OnnxExporter(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, CacheLayout layout, ExternalData? external)
     {
         _config = config;
-        _d = new DecoderGraph(weights, layout, config.RmsNormEps);
+        _d = new DecoderGraph(weights, layout, config.RmsNormEps, external);
         _g = _d.G;
     }
 
-    public static void Export(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, string path, CacheLayout layout)
-    {
-        var model = new DeepSeekV3OnnxExporter(config, weights, layout).Build();
-        using var file = File.Create(path);
-        model.WriteTo(file);
-    }
+    /// <param name="externalData">Weights to path.data (imports: no 2 GB limit, one weight in memory at a time, memory-mappable).</param>
+    public static void Export(DeepSeekV3Config config, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> weights, string path, CacheLayout layout, bool externalData = false) =>
+        DecoderGraph.Write(path, externalData, external => new DeepSeekV3OnnxExporter(config, weights, layout, external).Build());
 
     private ModelProto Build()
     {
@@ -54,7 +50,9 @@ internal sealed class DeepSeekV3OnnxExporter
 
         string embedding = _d.Weight("model.embed_tokens.weight");
         string h = _g.Op("Gather", [embedding, _d.InputIds], ("axis", 0L));
-        var rope = _d.RopeTables(DecoderGraph.InverseFrequencies(c.QkRopeHeadDim, c.RopeTheta));
+        var rope = c.Yarn is { } yarn
+            ? _d.RopeTables(yarn.InverseFrequencies(c.QkRopeHeadDim, c.RopeTheta), yarn.Magnitude)
+            : _d.RopeTables(DecoderGraph.InverseFrequencies(c.QkRopeHeadDim, c.RopeTheta));
 
         for (int layer = 0; layer < c.NumHiddenLayers; layer++)
         {
@@ -82,7 +80,9 @@ internal sealed class DeepSeekV3OnnxExporter
         int heads = c.NumAttentionHeads;
 
         // Queries: [B, S, H] -> [B, heads, S, qk_head_dim], split into the no-RoPE and RoPE parts.
-        string q = _d.Linear(_d.RmsNorm(_d.Linear(x, prefix + "q_a_proj.weight"), prefix + "q_a_layernorm.weight"), prefix + "q_b_proj.weight");
+        string q = c.QLoraRank is null
+            ? _d.Linear(x, prefix + "q_proj.weight") // V2-Lite: no query compression
+            : _d.Linear(_d.RmsNorm(_d.Linear(x, prefix + "q_a_proj.weight"), prefix + "q_a_layernorm.weight"), prefix + "q_b_proj.weight");
         q = _g.Op("Transpose", [_g.Op("Reshape", [q, _g.Int64s(0, 0, heads, c.QkHeadDim)])], ("perm", new long[] { 0, 2, 1, 3 }));
         var qParts = _g.OpWithOutputs("Split", [q, _g.Int64s(c.QkNopeHeadDim, c.QkRopeHeadDim)], 2, ("axis", -1L));
         string qRope = _d.ApplyRope(qParts[1], _g.Op("Unsqueeze", [rope.Cos, _g.Int64s(1)]), _g.Op("Unsqueeze", [rope.Sin, _g.Int64s(1)]), rank: 4, c.QkRopeHeadDim, c.RopeInterleave);
@@ -101,7 +101,7 @@ internal sealed class DeepSeekV3OnnxExporter
         string latentT = _g.Op("Transpose", [_g.Op("Unsqueeze", [allLatent, _g.Int64s(1)])], ("perm", new long[] { 0, 1, 3, 2 })); // [B, 1, rank, T]
         string ropeT = _g.Op("Transpose", [_g.Op("Unsqueeze", [allRope, _g.Int64s(1)])], ("perm", new long[] { 0, 1, 3, 2 }));     // [B, 1, dr, T]
         string scores = _g.Op("Add", [_g.Op("MatMul", [qLatent, latentT]), _g.Op("MatMul", [qRope, ropeT])]);
-        scores = _g.Op("Mul", [scores, _g.Scalar((float)Math.Pow(c.QkHeadDim, -0.5))]);
+        scores = _g.Op("Mul", [scores, _g.Scalar((float)c.SoftmaxScale)]);
         scores = _g.Op("Where", [_d.Mask, scores, _g.Scalar(float.NegativeInfinity)]);
         string probabilities = _g.Op("Softmax", [scores], ("axis", -1L));
         string context = _g.Op("MatMul", [probabilities, _g.Op("Unsqueeze", [allLatent, _g.Int64s(1)])]); // [B, heads, S, rank]
@@ -139,19 +139,15 @@ internal sealed class DeepSeekV3OnnxExporter
     private string Moe(string x, string prefix)
     {
         var c = _config;
-        int experts = c.NRoutedExperts, perGroup = experts / c.NGroup;
+        int experts = c.NRoutedExperts;
         string flat = _g.Op("Reshape", [x, _g.Int64s(-1, c.HiddenSize)]);                        // [N, H]
 
-        // Router: sigmoid scores; the bias only steers selection; groups scored by their top two.
-        string scores = _g.Op("Sigmoid", [_d.Linear(flat, prefix + "gate.weight")]);                 // [N, E]
-        string forChoice = _g.Op("Add", [scores, _d.Weight(prefix + "gate.e_score_correction_bias")]);
-        string grouped = _g.Op("Reshape", [forChoice, _g.Int64s(-1, c.NGroup, perGroup)]);
-        string groupTop2 = _g.OpWithOutputs("TopK", [grouped, _g.Int64s(2)], 2, ("axis", -1L))[0];
-        string groupScores = _g.Op("ReduceSum", [groupTop2, _g.Int64s(-1)], ("keepdims", 0L));  // [N, G]
-        string groupIndices = _g.OpWithOutputs("TopK", [groupScores, _g.Int64s(c.TopkGroup)], 2, ("axis", -1L))[1];
-        string groupMask = _g.Op("ScatterElements", [_d.Zeros(groupScores), groupIndices, _d.Ones(groupIndices)], ("axis", 1L));
-        string keep = _g.Op("Cast", [_g.Op("Unsqueeze", [groupMask, _g.Int64s(-1)])], ("to", (long)DataType.Bool));
-        string masked = _g.Op("Reshape", [_g.Op("Where", [keep, grouped, _g.Scalar(0f)]), _g.Int64s(-1, experts)]);
+        // Router: sigmoid (V3) or softmax (V2) scores; V3's correction bias only steers selection.
+        string logits = _d.Linear(flat, prefix + "gate.weight");
+        string scores = c.ScoringFunc == "sigmoid" ? _g.Op("Sigmoid", [logits]) : _g.Op("Softmax", [logits], ("axis", -1L)); // [N, E]
+        string biasName = prefix + "gate.e_score_correction_bias";
+        string forChoice = _d.Has(biasName) ? _g.Op("Add", [scores, _d.Weight(biasName)]) : scores;
+        string masked = c.TopkMethod == "greedy" ? forChoice : GroupLimited(forChoice);
         string chosen = _g.OpWithOutputs("TopK", [masked, _g.Int64s(c.NumExpertsPerTok)], 2, ("axis", -1L))[1];
         string weights = _g.Op("GatherElements", [scores, chosen], ("axis", 1L));
         if (c.NormTopkProb)
@@ -159,7 +155,8 @@ internal sealed class DeepSeekV3OnnxExporter
             string sum = _g.Op("ReduceSum", [weights, _g.Int64s(-1)], ("keepdims", 1L));
             weights = _g.Op("Div", [weights, _g.Op("Add", [sum, _g.Scalar(1e-20f)])]);
         }
-        weights = _g.Op("Mul", [weights, _g.Scalar(c.RoutedScalingFactor)]);
+        if (c.ScalesExpertWeights)
+            weights = _g.Op("Mul", [weights, _g.Scalar(c.RoutedScalingFactor)]);
         string routing = _g.Op("ScatterElements", [_d.Zeros(scores), chosen, weights], ("axis", 1L)); // [N, E], zero where not routed
 
         // Every expert on every token in two 2-D MatMuls: the gate and up projections of all experts
@@ -173,6 +170,24 @@ internal sealed class DeepSeekV3OnnxExporter
         string routed = _g.Op("MatMul", [_g.Op("Reshape", [weighted, _g.Int64s(-1, width)]), ExpertDownWeights(prefix)]); // [N, H]
         routed = _g.Op("Reshape", [routed, _g.Op("Shape", [x])]);
         return _g.Op("Add", [routed, _d.Mlp(x, prefix + "shared_experts.")]);
+    }
+
+    /// <summary>
+    /// Scores of experts outside the topk_group best groups set to 0. A group's score is the sum of
+    /// its top two (V3's noaux_tc) or its best (V2's group_limited_greedy).
+    /// </summary>
+    private string GroupLimited(string forChoice)
+    {
+        var c = _config;
+        int perGroup = c.NRoutedExperts / c.NGroup;
+        string grouped = _g.Op("Reshape", [forChoice, _g.Int64s(-1, c.NGroup, perGroup)]);
+        string groupScores = c.TopkMethod == "noaux_tc"
+            ? _g.Op("ReduceSum", [_g.OpWithOutputs("TopK", [grouped, _g.Int64s(2)], 2, ("axis", -1L))[0], _g.Int64s(-1)], ("keepdims", 0L))
+            : _g.Op("ReduceMax", [grouped], ("axes", new long[] { -1 }), ("keepdims", 0L));                   // [N, G]
+        string groupIndices = _g.OpWithOutputs("TopK", [groupScores, _g.Int64s(c.TopkGroup)], 2, ("axis", -1L))[1];
+        string groupMask = _g.Op("ScatterElements", [_d.Zeros(groupScores), groupIndices, _d.Ones(groupIndices)], ("axis", 1L));
+        string keep = _g.Op("Cast", [_g.Op("Unsqueeze", [groupMask, _g.Int64s(-1)])], ("to", (long)DataType.Bool));
+        return _g.Op("Reshape", [_g.Op("Where", [keep, grouped, _g.Scalar(0f)]), _g.Int64s(-1, c.NRoutedExperts)]);
     }
 
     /// <summary>[H, 2 x E x I]: column e x I + i is expert e's gate row i, column (E + e) x I + i its up row i.</summary>

@@ -90,38 +90,36 @@ internal static class PackageExporter
         return (common + moeLayers * moe, common + moeLayers * moeActive);
     }
 
-    private static GenAiConfig GenAi(DeepSeekV3Config c, CacheLayout layout) => new()
+    private static GenAiConfig GenAi(DeepSeekV3Config c, CacheLayout layout) => GenAi(
+        // MLA keeps two state tensors per layer; they take genai's key and value slots.
+        new DecoderShape(c.ModelType, c.MaxPositionEmbeddings, c.VocabSize, c.BosTokenId, [c.EosTokenId], c.PadTokenId, c.HiddenSize, c.NumHiddenLayers,
+            c.NumAttentionHeads, c.NumKeyValueHeads, c.QkHeadDim, DeepSeekV3OnnxExporter.LatentCache, DeepSeekV3OnnxExporter.RopeKeyCache),
+        layout);
+
+    /// <summary>genai_config.json for an exported decoder: the runtime reads the context length, special ids and cache layout from it.</summary>
+    public static GenAiConfig GenAi(DecoderShape s, CacheLayout layout) => new()
     {
         Model = new GenAiModel
         {
-            Type = c.ModelType,
-            ContextLength = c.MaxPositionEmbeddings,
-            VocabSize = c.VocabSize,
-            BosTokenId = c.BosTokenId,
-            EosTokenId = [c.EosTokenId],
-            PadTokenId = c.PadTokenId,
+            Type = s.ModelType,
+            ContextLength = s.ContextLength,
+            VocabSize = s.VocabSize,
+            BosTokenId = s.BosTokenId,
+            EosTokenId = s.EosTokenIds,
+            PadTokenId = s.PadTokenId,
             Decoder = new GenAiDecoder
             {
                 Filename = DecoderFile,
-                HiddenSize = c.HiddenSize,
-                NumHiddenLayers = c.NumHiddenLayers,
-                NumAttentionHeads = c.NumAttentionHeads,
-                NumKeyValueHeads = c.NumKeyValueHeads,
-                HeadSize = c.QkHeadDim,
-                // MLA keeps two state tensors per layer; they take genai's key and value slots.
-                Inputs = new GenAiInputs
-                {
-                    PastKeyNames = $"past_key_values.%d.{DeepSeekV3OnnxExporter.LatentCache}",
-                    PastValueNames = $"past_key_values.%d.{DeepSeekV3OnnxExporter.RopeKeyCache}",
-                },
-                Outputs = new GenAiOutputs
-                {
-                    PresentKeyNames = $"present.%d.{DeepSeekV3OnnxExporter.LatentCache}",
-                    PresentValueNames = $"present.%d.{DeepSeekV3OnnxExporter.RopeKeyCache}",
-                },
+                HiddenSize = s.HiddenSize,
+                NumHiddenLayers = s.Layers,
+                NumAttentionHeads = s.Heads,
+                NumKeyValueHeads = s.KvHeads,
+                HeadSize = s.HeadSize,
+                Inputs = new GenAiInputs { PastKeyNames = $"past_key_values.%d.{s.KeyCache}", PastValueNames = $"past_key_values.%d.{s.ValueCache}" },
+                Outputs = new GenAiOutputs { PresentKeyNames = $"present.%d.{s.KeyCache}", PresentValueNames = $"present.%d.{s.ValueCache}" },
             },
         },
-        Search = new GenAiSearch { MaxLength = c.MaxPositionEmbeddings, PastPresentShareBuffer = layout == CacheLayout.Shared },
+        Search = new GenAiSearch { MaxLength = s.ContextLength, PastPresentShareBuffer = layout == CacheLayout.Shared },
     };
 
     private static string GenerationConfig(DeepSeekV3Config c)
@@ -138,3 +136,8 @@ internal static class PackageExporter
         return System.Text.Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
 }
+
+/// <summary>What genai_config.json says about a decoder: sizes, special ids, and the names of its two state tensors per layer.</summary>
+internal sealed record DecoderShape(
+    string ModelType, int ContextLength, int VocabSize, int? BosTokenId, IReadOnlyList<int> EosTokenIds, int? PadTokenId,
+    int HiddenSize, int Layers, int Heads, int KvHeads, int HeadSize, string KeyCache, string ValueCache);

@@ -41,27 +41,29 @@ internal static class DeepSeekGgufExporter
         gguf.Add($"{a}.expert_used_count", GgufValue.Of((uint)c.NumExpertsPerTok));
         gguf.Add($"{a}.expert_shared_count", GgufValue.Of((uint)c.NSharedExperts));
         gguf.Add($"{a}.expert_feed_forward_length", GgufValue.Of((uint)c.MoeIntermediateSize));
-        gguf.Add($"{a}.expert_weights_scale", GgufValue.Of(c.RoutedScalingFactor));
+        gguf.Add($"{a}.expert_weights_scale", GgufValue.Of(c.ScalesExpertWeights ? c.RoutedScalingFactor : 1f));
         gguf.Add($"{a}.expert_weights_norm", GgufValue.Of(c.NormTopkProb));
         gguf.Add($"{a}.expert_gating_func", GgufValue.Of(c.ScoringFunc == "sigmoid" ? 2u : 1u));
-        if (c.NGroup > 1)
+        if (c.NGroup > 1 && c.TopkMethod != "greedy")
         {
             gguf.Add($"{a}.expert_group_count", GgufValue.Of((uint)c.NGroup));
             gguf.Add($"{a}.expert_group_used_count", GgufValue.Of((uint)c.TopkGroup));
         }
+        if (c.Yarn is { } yarn)
+        {
+            gguf.Add($"{a}.rope.scaling.type", GgufValue.Of("yarn"));
+            gguf.Add($"{a}.rope.scaling.factor", GgufValue.Of((float)yarn.Factor));
+            gguf.Add($"{a}.rope.scaling.original_context_length", GgufValue.Of((uint)yarn.OriginalMaxPositionEmbeddings));
+            gguf.Add($"{a}.rope.scaling.yarn_beta_fast", GgufValue.Of((float)yarn.BetaFast));
+            gguf.Add($"{a}.rope.scaling.yarn_beta_slow", GgufValue.Of((float)yarn.BetaSlow));
+            // llama.cpp's converter writes 0.1 x mscale_all_dim here and llama.cpp divides it back out.
+            gguf.Add($"{a}.rope.scaling.yarn_log_multiplier", GgufValue.Of((float)(0.1 * yarn.MscaleAllDim)));
+        }
         GgufVocabulary.Write(gguf, tokenizerDirectory, c.VocabSize, "deepseek-v3", c.BosTokenId, c.EosTokenId, c.PadTokenId);
 
-        void Tensor(string ggufName, long[] shape, Func<float[]> data)
-        {
-            var ggml = type.For(ggufName, shape);
-            gguf.AddTensor(ggufName, shape, ggml, () => GgmlCodec.Encode(data(), ggml));
-        }
-        void Copy(string ggufName, string hfName)
-        {
-            if (!weights.TryGetValue(hfName, out var w))
-                throw new InvalidDataException($"the checkpoint has no '{hfName}'.");
-            Tensor(ggufName, w.Shape, () => w.Data);
-        }
+        var t = new GgufTensors(gguf, weights, type);
+        void Copy(string ggufName, string hfName) => t.Copy(ggufName, hfName);
+        void Tensor(string ggufName, long[] shape, Func<float[]> data) => t.Add(ggufName, shape, data);
 
         Copy("token_embd.weight", "model.embed_tokens.weight");
         Copy("output_norm.weight", "model.norm.weight");
@@ -83,9 +85,9 @@ internal static class DeepSeekGgufExporter
             }
             Copy(blk + "attn_kv_a_mqa.weight", hf + "self_attn.kv_a_proj_with_mqa.weight");
             Copy(blk + "attn_kv_a_norm.weight", hf + "self_attn.kv_a_layernorm.weight");
-            var (keyUp, valueUp) = SplitKvB(c, weights[hf + "self_attn.kv_b_proj.weight"].Data);
-            Tensor(blk + "attn_k_b.weight", [c.NumAttentionHeads, c.KvLoraRank, c.QkNopeHeadDim], () => keyUp);
-            Tensor(blk + "attn_v_b.weight", [c.NumAttentionHeads, c.VHeadDim, c.KvLoraRank], () => valueUp);
+            string kvB = hf + "self_attn.kv_b_proj.weight";
+            Tensor(blk + "attn_k_b.weight", [c.NumAttentionHeads, c.KvLoraRank, c.QkNopeHeadDim], () => SplitKvB(c, t[kvB].Data).KeyUp);
+            Tensor(blk + "attn_v_b.weight", [c.NumAttentionHeads, c.VHeadDim, c.KvLoraRank], () => SplitKvB(c, t[kvB].Data).ValueUp);
             Copy(blk + "attn_output.weight", hf + "self_attn.o_proj.weight");
             Copy(blk + "ffn_norm.weight", hf + "post_attention_layernorm.weight");
             if (layer < c.FirstKDenseReplace)
@@ -95,12 +97,12 @@ internal static class DeepSeekGgufExporter
                 continue;
             }
             Copy(blk + "ffn_gate_inp.weight", hf + "mlp.gate.weight");
-            if (weights.ContainsKey(hf + "mlp.gate.e_score_correction_bias"))
+            if (t.Has(hf + "mlp.gate.e_score_correction_bias"))
                 Copy(blk + "exp_probs_b.bias", hf + "mlp.gate.e_score_correction_bias");
             foreach (var (g, h) in new[] { ("ffn_gate_exps", "gate_proj"), ("ffn_up_exps", "up_proj"), ("ffn_down_exps", "down_proj") })
             {
                 string projection = h, prefix = hf;
-                var first = weights[$"{prefix}mlp.experts.0.{projection}.weight"].Shape;
+                var first = t.Shape($"{prefix}mlp.experts.0.{projection}.weight");
                 Tensor($"{blk}{g}.weight", [c.NRoutedExperts, first[0], first[1]], () => StackExperts(weights, prefix, projection, c.NRoutedExperts));
             }
             foreach (var (g, h) in new[] { ("ffn_gate_shexp", "gate_proj"), ("ffn_up_shexp", "up_proj"), ("ffn_down_shexp", "down_proj") })

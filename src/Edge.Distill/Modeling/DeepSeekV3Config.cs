@@ -133,26 +133,53 @@ public sealed record DeepSeekV3Config
         _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny, small, edge, base."),
     };
 
-    /// <summary>Refuses what the TorchSharp model and the exporter do not implement, naming it.</summary>
-    public void Validate()
+    /// <summary>YaRN RoPE scaling when rope_scaling asks for it (DeepSeek-V2 and -V3 releases do).</summary>
+    [JsonIgnore]
+    internal YarnRopeScaling? Yarn => RopeScaling is { ValueKind: JsonValueKind.Object } r ? YarnRopeScaling.Read(r) : null;
+
+    /// <summary>Attention's softmax scale: 1/sqrt(qk_head_dim), times YaRN's mscale squared.</summary>
+    [JsonIgnore]
+    public double SoftmaxScale => Math.Pow(QkHeadDim, -0.5) * (Yarn?.SoftmaxScaleFactor ?? 1.0);
+
+    /// <summary>
+    /// Whether routed_scaling_factor multiplies the expert weights: always in V3; in V2 only when
+    /// they are not normalised (its MoEGate scales in the else branch).
+    /// </summary>
+    [JsonIgnore]
+    public bool ScalesExpertWeights => ModelType != "deepseek_v2" || !NormTopkProb;
+
+    /// <summary>Refuses what the ONNX and GGUF exporters do not implement, naming it (V2 and V3 releases pass).</summary>
+    public void ValidateForExport()
     {
         void Require(bool condition, string message)
         {
             if (!condition)
                 throw new InvalidDataException($"{FileName}: {message}");
         }
-        Require(ModelType == "deepseek_v3", $"model_type is '{ModelType}'; this tool builds deepseek_v3.");
+        Require(ModelType is "deepseek_v3" or "deepseek_v2", $"model_type is '{ModelType}'; DeepSeek exports handle deepseek_v3 and deepseek_v2.");
         Require(VocabSize > 0 && HiddenSize > 0 && NumHiddenLayers > 0 && NumAttentionHeads > 0, "sizes must be positive.");
         Require(QkRopeHeadDim % 2 == 0, "qk_rope_head_dim must be even.");
-        Require(ScoringFunc == "sigmoid", $"scoring_func '{ScoringFunc}' is not supported (sigmoid is).");
+        Require(ScoringFunc is "sigmoid" or "softmax", $"scoring_func '{ScoringFunc}' is not supported (sigmoid and softmax are).");
+        Require(TopkMethod is "noaux_tc" or "greedy" or "group_limited_greedy", $"topk_method '{TopkMethod}' is not supported (noaux_tc, greedy and group_limited_greedy are).");
         Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (silu is).");
-        Require(RopeScaling is null || RopeScaling.Value.ValueKind == JsonValueKind.Null, "rope_scaling (YaRN) is not supported yet.");
+        string? scaling = RopeScaling is { ValueKind: JsonValueKind.Object } r
+            ? (r.TryGetProperty("type", out var t) ? t.GetString() : r.TryGetProperty("rope_type", out var rt) ? rt.GetString() : null)
+            : null;
+        Require(RopeScaling is null || RopeScaling.Value.ValueKind == JsonValueKind.Null || scaling == "yarn", $"rope_scaling type '{scaling}' is not supported (yarn is).");
         Require(!AttentionBias, "attention_bias is not supported.");
         Require(NRoutedExperts % NGroup == 0, "n_routed_experts must be a multiple of n_group.");
-        Require(NRoutedExperts / NGroup >= 2, "each expert group needs at least 2 experts (groups are scored by their top two).");
+        Require(TopkMethod != "noaux_tc" || NRoutedExperts / NGroup >= 2, "each expert group needs at least 2 experts (noaux_tc scores groups by their top two).");
         Require(TopkGroup <= NGroup, "topk_group must not exceed n_group.");
-        Require(NumExpertsPerTok <= TopkGroup * (NRoutedExperts / NGroup), "num_experts_per_tok exceeds the experts in the selected groups.");
+        Require(NumExpertsPerTok <= (TopkMethod == "greedy" ? NRoutedExperts : TopkGroup * (NRoutedExperts / NGroup)), "num_experts_per_tok exceeds the experts it may choose from.");
         Require(NumKeyValueHeads == NumAttentionHeads, "num_key_value_heads must equal num_attention_heads (MLA has no GQA).");
+    }
+
+    /// <summary>Refuses, naming it, what the TorchSharp model (training, verify) does not implement on top of the exporters' rules.</summary>
+    public void Validate()
+    {
+        ValidateForExport();
+        if (ModelType != "deepseek_v3" || ScoringFunc != "sigmoid" || TopkMethod != "noaux_tc" || Yarn is not null || QLoraRank is null)
+            throw new InvalidDataException($"{FileName}: edge-distill trains and verifies deepseek_v3 students with q_lora_rank, sigmoid noaux_tc routing and no rope_scaling; this config can be imported and exported, not trained.");
     }
 
     public static DeepSeekV3Config Load(string path)

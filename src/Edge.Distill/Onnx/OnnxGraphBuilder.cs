@@ -15,6 +15,10 @@ internal sealed class OnnxGraphBuilder
 
     private readonly GraphProto _graph = new() { Name = "main" };
     private readonly Dictionary<string, int> _opCounts = [];
+    private readonly ExternalData? _external;
+
+    /// <param name="external">Where large initializers go as they are added; null keeps them in the graph.</param>
+    public OnnxGraphBuilder(ExternalData? external = null) => _external = external;
 
     public string Input(string name, TensorProto.Types.DataType type, params object[] dims)
     {
@@ -27,7 +31,12 @@ internal sealed class OnnxGraphBuilder
 
     public string Initializer(string name, ReadOnlySpan<float> data, params long[] dims)
     {
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data)) };
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        var bytes = MemoryMarshal.AsBytes(data);
+        if (_external is not null && bytes.Length >= ExternalData.MinimumBytes)
+            _external.Store(tensor, bytes);
+        else
+            tensor.RawData = ByteString.CopyFrom(bytes);
         tensor.Dims.AddRange(dims);
         _graph.Initializer.Add(tensor);
         return name;

@@ -23,10 +23,13 @@ internal static class PackageQuantizer
         Directory.CreateDirectory(output);
         foreach (var file in source.Manifest.Files)
         {
-            if (file.Path != source.GenAi.Model.Decoder.Filename)
+            if (file.Path != source.GenAi.Model.Decoder.Filename && file.Path != source.GenAi.Model.Decoder.Filename + ".data")
                 File.Copy(Path.Combine(source.Directory, file.Path), Path.Combine(output, file.Path));
         }
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(source.DecoderPath));
+        // Imported packages keep their weights beside the graph; the rewrite needs them in it.
+        // That holds the whole fp32 model in memory: quantizing on import is not bounded like the conversion.
+        Edge.Distill.Onnx.ExternalData.Inline(model, source.Directory);
         var summary = new OnnxQuantizer(plan).Quantize(model);
         File.WriteAllBytes(Path.Combine(output, source.GenAi.Model.Decoder.Filename), Google.Protobuf.MessageExtensions.ToByteArray(model));
 

@@ -18,7 +18,15 @@ public sealed record ModelManifest
     public required IReadOnlyList<PackageFile> Files { get; init; }
     public SmokeTest? SmokeTest { get; init; }
     public required string MinRuntimeVersion { get; init; }
+    /// <summary>Where an imported model came from; null for models edge-distill trained.</summary>
+    public ModelSource? Source { get; init; }
 }
+
+/// <summary>
+/// Provenance of an imported model: the format and name it came from, its architecture and
+/// stored dtypes, and what the conversion did to the weights (exact copy, dequantized, re-quantized).
+/// </summary>
+public sealed record ModelSource(string Format, string Origin, string Architecture, string Dtype, string Conversion);
 
 public sealed record ArchitectureSummary
 {

@@ -43,10 +43,14 @@ internal sealed class LiveDaemon : IAsyncDisposable
     public static Task<LiveDaemon> StartWithExecutorAsync(Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor> wrapExecutor, params string[] configuration) =>
         StartAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), wrapExecutor, configuration);
 
-    private static async Task<LiveDaemon> StartAsync(string state, Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor>? wrapExecutor, string[] configuration)
+    /// <summary>A daemon serving another model package than the embedded default.</summary>
+    public static Task<LiveDaemon> StartWithModelAsync(string modelDirectory, params string[] configuration) =>
+        StartAsync(Path.Combine(Path.GetTempPath(), $"dsedge-test-{Guid.NewGuid():N}"), null, configuration, modelDirectory);
+
+    private static async Task<LiveDaemon> StartAsync(string state, Func<Edge.Runtime.Scheduling.IBatchExecutor, Edge.Runtime.Scheduling.IBatchExecutor>? wrapExecutor, string[] configuration, string? model = null)
     {
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var app = AgentHost.Build(new AgentHost.StartOptions(RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state, wrapExecutor), configuration,
+        var app = AgentHost.Build(new AgentHost.StartOptions(model ?? RepositoryPaths.DefaultModel, "http://127.0.0.1:0", state, wrapExecutor), configuration,
             logging => logging.AddProvider(new CapturingLoggerProvider(problems)));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

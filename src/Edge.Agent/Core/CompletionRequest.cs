@@ -36,5 +36,5 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     public string CacheRoute => Kind == CompletionKind.Text ? "completions" : "chat";
 }
 
-/// <summary>A whole answer: its text and how it ended.</summary>
-internal sealed record CompletionResult(string Text, FinishReason FinishReason, GenerationUsage Usage);
+/// <summary>A whole answer: its text (the answer, without the thinking), how it ended, and its reasoning when it was split off.</summary>
+internal sealed record CompletionResult(string Text, FinishReason FinishReason, GenerationUsage Usage, string? Reasoning = null);

@@ -45,7 +45,10 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         if (limits.MaxPromptTokens > 0 && prompt.Length > limits.MaxPromptTokens)
             throw RefusalException.Invalid($"The prompt has {prompt.Length} tokens; this server's limit is {limits.MaxPromptTokens}.", request.PromptField);
         var (updates, cacheStatus) = Translated(() => Generate(model, request.CacheRoute, prompt, settings, cancellation));
-        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates);
+        // A chat whose rendered prompt leaves a <think> block open (R1 and its distills) answers with its reasoning first.
+        bool thinks = request.Kind == CompletionKind.Chat
+            && ReasoningSplitter.PromptOpensThinking(engine.Tokenizer.Decode(prompt[Math.Max(0, prompt.Length - 8)..], skipSpecialTokens: false));
+        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates, thinks);
     }
 
     /// <summary>
@@ -211,9 +214,15 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
 /// A started completion: the model it runs on (held until disposed), whether the cache answered
 /// ("hit", "miss", or "bypass" when the request is not deterministic) and its updates.
 /// </summary>
-internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string cacheStatus, IAsyncEnumerable<GenerationChunk> updates) : IDisposable
+internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string cacheStatus, IAsyncEnumerable<GenerationChunk> updates, bool startsThinking = false) : IDisposable
 {
     public string Model { get; } = model;
+
+    /// <summary>Whether the output starts inside a think block, its reasoning to be told apart from its answer.</summary>
+    public bool StartsThinking { get; } = startsThinking;
+
+    /// <summary>A splitter for this run's output: every chat answer gets one, as a model may open a think block itself.</summary>
+    public ReasoningSplitter Splitter() => new(StartsThinking);
     public string CacheStatus { get; } = cacheStatus;
     public IAsyncEnumerable<GenerationChunk> Updates { get; } = updates;
 
@@ -221,21 +230,31 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
     /// Waits for the whole answer, passing each text delta to <paramref name="onDelta"/> (streaming
     /// transports preview it). Throws <see cref="OperationCanceledException"/> when the generation was cancelled.
     /// </summary>
-    public async Task<CompletionResult> CollectAsync(Func<string, Task>? onDelta = null, CancellationToken cancellation = default)
+    public async Task<CompletionResult> CollectAsync(Func<string, Task>? onDelta = null, ReasoningSplitter? splitter = null, CancellationToken cancellation = default)
     {
         var text = new StringBuilder();
+        var reasoning = new StringBuilder();
         GenerationChunk? last = null;
         await foreach (var chunk in Updates.WithCancellation(cancellation))
         {
-            text.Append(chunk.Text);
             last = chunk;
             if (onDelta is not null && chunk.Text.Length > 0)
                 await onDelta(chunk.Text);
+            if (splitter is null)
+            {
+                text.Append(chunk.Text);
+                continue;
+            }
+            var (thought, answer) = chunk.FinishReason is null ? splitter.Feed(chunk.Text) : Concat(splitter.Feed(chunk.Text), splitter.Flush());
+            reasoning.Append(thought);
+            text.Append(answer);
         }
         if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
             throw new OperationCanceledException("The generation was cancelled.");
-        return new CompletionResult(text.ToString(), reason, usage);
+        return new CompletionResult(text.ToString(), reason, usage, splitter is null ? null : reasoning.ToString());
     }
+
+    private static (string, string) Concat((string Reasoning, string Content) a, (string Reasoning, string Content) b) => (a.Reasoning + b.Reasoning, a.Content + b.Content);
 
     public void Dispose() => lease.Dispose();
 }

@@ -28,10 +28,10 @@ internal static class CompletionEndpoints
         var request = OpenAiRequests.Read(body, kind);
         using var run = service.Start(request, context.RequestAborted);
         context.Response.Headers[CacheHeader] = run.CacheStatus;
-        var answers = OpenAiAnswers.For(kind, run.Model);
+        var answers = OpenAiAnswers.For(kind, run.Model, splitter: run.Splitter());
         if (!request.Stream)
         {
-            var result = await run.CollectAsync(cancellation: context.RequestAborted);
+            var result = await run.CollectAsync(splitter: kind == CompletionKind.Chat ? run.Splitter() : null, cancellation: context.RequestAborted);
             context.Response.ContentType = "application/json; charset=utf-8";
             await context.Response.Body.WriteAsync(answers.Whole(result), context.RequestAborted);
             return;

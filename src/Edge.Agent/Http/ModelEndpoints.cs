@@ -24,7 +24,9 @@ internal static class ModelEndpoints
     {
         var engine = context.RequestServices.GetRequiredService<Serving.ModelSlot>().Current.Engine;
         var manifest = engine.Package.Manifest;
-        var card = new ModelCard(manifest.Name, "model", manifest.Created.ToUnixTimeSeconds(), "deepseek-edge", engine.ContextLength);
+        var card = new ModelCard(manifest.Name, "model", manifest.Created.ToUnixTimeSeconds(), "deepseek-edge", engine.ContextLength,
+            manifest.Version, manifest.Architecture.ModelType, manifest.Architecture.Parameters, manifest.Architecture.ActiveParametersPerToken, manifest.Quantization,
+            manifest.Source is { } source ? $"{source.Format}:{source.Origin} ({source.Dtype})" : null);
         return context.Response.WriteAsJsonAsync(new ModelList("list", [card]), AgentJsonContext.Readable.ModelList);
     }
 

@@ -35,7 +35,7 @@ internal sealed class MqttRequestHandler(CompletionService service, MqttTopics t
         var result = await run.CollectAsync(request.Stream
             ? text => publishDelta(new MqttOutgoing(MqttTopics.Stream(topic),
                 JsonSerializer.SerializeToUtf8Bytes(new MqttStreamDelta(item.RequestId, sequence++, text), MqttJsonContext.Readable.MqttStreamDelta), item.CorrelationData))
-            : null, cancellation);
+            : null, request.Kind == CompletionKind.Chat ? run.Splitter() : null, cancellation);
         return new MqttOutgoing(topic, OpenAiAnswers.For(request.Kind, run.Model, item.RequestId).Whole(result), item.CorrelationData);
     }
 

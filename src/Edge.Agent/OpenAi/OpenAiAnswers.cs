@@ -8,10 +8,12 @@ namespace Edge.Agent.OpenAi;
 /// The OpenAI response bodies of one answer, shared by every transport that speaks OpenAI's
 /// shapes: the whole answer, the stream's events, and the error body.
 /// </summary>
-internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model)
+internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter)
 {
-    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null) =>
-        new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model);
+    /// <param name="splitter">Chat answers: tells the thinking (reasoning_content) from the answer (content) as the stream goes.</param>
+    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null) =>
+        new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
+            kind == CompletionKind.Chat ? splitter : null);
 
     /// <summary>The whole answer as JSON.</summary>
     public byte[] Whole(CompletionResult result)
@@ -20,7 +22,7 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         var usage = ToUsage(result.Usage);
         return Kind == CompletionKind.Chat
             ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionResponse(Id, "chat.completion", Created, Model,
-                [new ChatChoice(0, new ChatMessage("assistant", result.Text), null, finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
+                [new ChatChoice(0, new ChatMessage("assistant", result.Text, string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning), null, finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
             : JsonSerializer.SerializeToUtf8Bytes(new CompletionResponse(Id, "text_completion", Created, Model,
                 [new CompletionChoice(0, result.Text, null, finish)], usage), AgentJsonContext.Readable.CompletionResponse);
     }
@@ -36,8 +38,12 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         string? finish = chunk.FinishReason is { } reason ? FinishReasonName(reason) : null;
         if (Kind == CompletionKind.Chat)
         {
-            if (chunk.Text.Length > 0)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, chunk.Text), null, null)]);
+            var (reasoning, content) = Splitter is null ? ("", chunk.Text)
+                : finish is null ? Splitter.Feed(chunk.Text) : Joined(Splitter.Feed(chunk.Text), Splitter.Flush());
+            if (reasoning.Length > 0)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), null, null)]);
+            if (content.Length > 0)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), null, null)]);
             if (finish is not null)
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, finish)]);
         }
@@ -48,6 +54,8 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         if (chunk.Usage is { } usage && includeUsage)
             yield return Kind == CompletionKind.Chat ? Chat([], ToUsage(usage)) : Text([], ToUsage(usage));
     }
+
+    private static (string, string) Joined((string Reasoning, string Content) a, (string Reasoning, string Content) b) => (a.Reasoning + b.Reasoning, a.Content + b.Content);
 
     private string Chat(IReadOnlyList<ChatChunkChoice> choices, OpenAiUsage? usage = null) =>
         JsonSerializer.Serialize(new ChatCompletionChunk(Id, "chat.completion.chunk", Created, Model, choices, usage), AgentJsonContext.Readable.ChatCompletionChunk);

@@ -27,7 +27,9 @@ internal sealed record ChatCompletionResponse(
 
 internal sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string FinishReason);
 
-internal sealed record ChatMessage(string Role, string Content);
+/// <summary>An assistant message; reasoning_content (DeepSeek's API) holds a reasoning model's thinking.</summary>
+internal sealed record ChatMessage(string Role, string Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null);
 
 /// <summary>A chat.completion.chunk of a stream.</summary>
 internal sealed record ChatCompletionChunk(
@@ -42,7 +44,8 @@ internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logpr
 
 internal sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null);
 
 internal sealed record OpenAiUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
@@ -58,7 +61,13 @@ internal sealed record ReadyResponse(string Status, string Model, string Version
 
 internal sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
-internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, int MaxModelLen);
+/// <summary>
+/// A model of /v1/models: OpenAI's fields, vLLM's max_model_len, and what an integrator needs to
+/// know about the served weights (architecture, parameters, quantization, where they came from).
+/// </summary>
+internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, int MaxModelLen,
+    string? Version = null, string? Architecture = null, long? Parameters = null, long? ActiveParameters = null, string? Quantization = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null);
 
 internal sealed record TokenizeResponse(IReadOnlyList<int> Tokens, int Count, int MaxModelLen);
 

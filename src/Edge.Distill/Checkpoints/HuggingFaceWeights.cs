@@ -10,7 +10,7 @@ namespace Edge.Distill.Checkpoints;
 /// memory-mapped files. DeepSeek-V3's fp8 weights are dequantized exactly with their
 /// <c>weight_scale_inv</c> block scales, which are not themselves listed.
 /// </summary>
-internal sealed class HuggingFaceWeights : IReadOnlyDictionary<string, (long[] Shape, float[] Data)>, IDisposable
+internal sealed class HuggingFaceWeights : ICheckpointWeights, IDisposable
 {
     public const string SingleFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";

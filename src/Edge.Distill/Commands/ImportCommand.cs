@@ -1,3 +1,4 @@
+using Edge.Distill.Checkpoints;
 using System.CommandLine;
 using Edge.Distill.Import;
 using Edge.Distill.Quantization;

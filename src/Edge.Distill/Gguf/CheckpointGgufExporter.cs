@@ -1,5 +1,4 @@
 using Edge.Distill.Checkpoints;
-using Edge.Distill.Import;
 
 namespace Edge.Distill.Gguf;
 

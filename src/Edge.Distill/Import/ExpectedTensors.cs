@@ -1,3 +1,4 @@
+using Edge.Distill.Checkpoints;
 using Edge.Distill.Modeling;
 
 namespace Edge.Distill.Import;

@@ -27,19 +27,35 @@ internal static class HuggingFaceImporter
 
     public static ModelManifest Import(ImportRequest request)
     {
+        if (File.Exists(request.From))
+            return GgufImporter.Import(request);
         var config = HuggingFaceConfig.Read(Path.Combine(request.From, "config.json"));
         foreach (string required in new[] { "tokenizer.json", "tokenizer_config.json" })
         {
             if (!File.Exists(Path.Combine(request.From, required)))
                 throw new FileNotFoundException($"{request.From} has no {required}; the package needs the model's own tokenizer.");
         }
-        var tokenizer = ModelTokenizer.Load(request.From); // refuses a tokenizer the runtime cannot run, before any conversion
-        if (tokenizer.VocabularySize > config.VocabSize)
-            throw new InvalidDataException($"tokenizer.json has {tokenizer.VocabularySize} tokens but the model only {config.VocabSize} embedding rows.");
-
         int layers = config.DeepSeek?.NumHiddenLayers ?? config.Dense!.NumHiddenLayers;
         bool tied = config.DeepSeek?.TieWordEmbeddings ?? config.Dense!.TieWordEmbeddings;
         using var weights = HuggingFaceWeights.Open(request.From, name => IsSkipped(name, layers, tied), config.Fp8BlockSize);
+        var progress = new ImportProgress(weights.StoredBytes);
+        weights.Read += progress.Add;
+        var source = new ModelSource("huggingface", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.From))), config.ModelType, string.Join("+", weights.Dtypes),
+            weights.Dtypes.Contains("F8_E4M3") ? "fp8 dequantized exactly with its 128x128 block scales to fp32" : "converted to fp32");
+        return WritePackage(config, weights, request.From, source, request);
+    }
+
+    /// <summary>
+    /// The package from a checked config and its weights: every tensor checked by name and shape, the
+    /// decoder written with external data, <paramref name="files"/>' tokenizer, template and generation
+    /// files carried over, the manifest with its provenance and smoke test, then quantized when asked.
+    /// Written beside the output and moved into place, so a failure leaves nothing behind.
+    /// </summary>
+    internal static ModelManifest WritePackage(HuggingFaceConfig config, ICheckpointWeights weights, string files, ModelSource source, ImportRequest request)
+    {
+        var tokenizer = ModelTokenizer.Load(files); // refuses a tokenizer the runtime cannot run, before any conversion
+        if (tokenizer.VocabularySize > config.VocabSize)
+            throw new InvalidDataException($"the tokenizer has {tokenizer.VocabularySize} tokens but the model only {config.VocabSize} embedding rows.");
         CheckTensors(config, weights);
 
         string staging = request.Out + ".importing";
@@ -48,15 +64,13 @@ internal static class HuggingFaceImporter
         Directory.CreateDirectory(staging);
         try
         {
-            var progress = new ImportProgress(weights.StoredBytes);
-            weights.Read += progress.Add;
             int context = Math.Min(request.ContextLength, config.MaxPositionEmbeddings);
             string decoder = Path.Combine(staging, PackageExporter.DecoderFile);
             DecoderShape shape;
             if (config.DeepSeek is { } deepSeek)
             {
                 DeepSeekV3OnnxExporter.Export(deepSeek, weights, decoder, CacheLayout.Shared, externalData: true);
-                shape = new DecoderShape(deepSeek.ModelType, context, deepSeek.VocabSize, deepSeek.BosTokenId, StopIds(request.From, [deepSeek.EosTokenId]), deepSeek.PadTokenId,
+                shape = new DecoderShape(deepSeek.ModelType, context, deepSeek.VocabSize, deepSeek.BosTokenId, StopIds(files, [deepSeek.EosTokenId]), deepSeek.PadTokenId,
                     deepSeek.HiddenSize, deepSeek.NumHiddenLayers, deepSeek.NumAttentionHeads, deepSeek.NumKeyValueHeads, deepSeek.QkHeadDim,
                     DeepSeekV3OnnxExporter.LatentCache, DeepSeekV3OnnxExporter.RopeKeyCache);
             }
@@ -64,19 +78,16 @@ internal static class HuggingFaceImporter
             {
                 var dense = config.Dense!;
                 DenseOnnxExporter.Export(dense, weights, decoder, CacheLayout.Shared, externalData: true);
-                shape = new DecoderShape(dense.ModelType, context, dense.VocabSize, dense.BosTokenId, StopIds(request.From, dense.EosTokenIds), dense.PadTokenId,
+                shape = new DecoderShape(dense.ModelType, context, dense.VocabSize, dense.BosTokenId, StopIds(files, dense.EosTokenIds), dense.PadTokenId,
                     dense.HiddenSize, dense.NumHiddenLayers, dense.NumAttentionHeads, dense.NumKeyValueHeads, dense.HeadDim,
                     DenseOnnxExporter.KeyCache, DenseOnnxExporter.ValueCache);
             }
             ImportProgress.Done();
-            foreach (string file in CarriedFiles.Where(f => File.Exists(Path.Combine(request.From, f))))
-                File.Copy(Path.Combine(request.From, file), Path.Combine(staging, file));
+            foreach (string file in CarriedFiles.Where(f => File.Exists(Path.Combine(files, f))))
+                File.Copy(Path.Combine(files, file), Path.Combine(staging, file));
             File.WriteAllText(Path.Combine(staging, GenAiConfig.FileName), ModelPackage.Serialize(PackageExporter.GenAi(shape, CacheLayout.Shared)));
 
-            string dtype = string.Join("+", weights.Dtypes);
-            var source = new ModelSource("huggingface", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.From))), config.ModelType, dtype,
-                weights.Dtypes.Contains("F8_E4M3") ? "fp8 dequantized exactly with its 128x128 block scales to fp32" : "converted to fp32");
-            var manifest = ModelPackage.WriteManifest(staging, files => Describe(config, shape, request, files, source));
+            var manifest = ModelPackage.WriteManifest(staging, listed => Describe(config, shape, request, listed, source));
             manifest = PackageExporter.WithSmokeTest(staging, manifest);
 
             if (Directory.Exists(request.Out))
@@ -110,7 +121,7 @@ internal static class HuggingFaceImporter
         return end > 0 && int.TryParse(name.AsSpan(prefix.Length, end - prefix.Length), out int layer) && layer >= layers;
     }
 
-    private static void CheckTensors(HuggingFaceConfig config, HuggingFaceWeights weights)
+    private static void CheckTensors(HuggingFaceConfig config, ICheckpointWeights weights)
     {
         var expected = ExpectedTensors.For(config);
         var missing = expected.Keys.Where(k => !weights.ContainsKey(k)).ToList();
@@ -185,7 +196,7 @@ internal static class HuggingFaceImporter
     }
 
     /// <summary>Bytes converted and time left, on stderr.</summary>
-    private sealed class ImportProgress(long total)
+    internal sealed class ImportProgress(long total)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private long _done;

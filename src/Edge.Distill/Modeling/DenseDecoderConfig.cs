@@ -25,6 +25,8 @@ internal sealed record DenseDecoderConfig
     /// <summary>Biases on q, k and v (Qwen2 always; Llama when attention_bias is set).</summary>
     public required bool QkvBias { get; init; }
     public Llama3RopeScaling? RopeScaling { get; init; }
+    /// <summary>Per-frequency divisors of the RoPE frequencies, as a GGUF's rope_freqs tensor gives them (Llama 3.1's scaling, precomputed).</summary>
+    public float[]? RopeFrequencyFactors { get; init; }
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? PadTokenId { get; init; }
@@ -35,6 +37,12 @@ internal sealed record DenseDecoderConfig
     public float[] InverseFrequencies()
     {
         var plain = Enumerable.Range(0, HeadDim / 2).Select(i => 1.0 / Math.Pow(RopeTheta, 2.0 * i / HeadDim)).ToArray();
+        if (RopeFrequencyFactors is { } factors)
+        {
+            if (factors.Length != plain.Length)
+                throw new InvalidDataException($"rope_freqs has {factors.Length} factors; a head of {HeadDim} needs {plain.Length}.");
+            return [.. plain.Select((f, i) => (float)(f / factors[i]))];
+        }
         return [.. plain.Select(f => (float)(RopeScaling is { } s ? s.Scale(f) : f))];
     }
 }

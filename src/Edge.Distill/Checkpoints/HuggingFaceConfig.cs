@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Edge.Distill.Modeling;
 
-namespace Edge.Distill.Import;
+namespace Edge.Distill.Checkpoints;
 
 /// <summary>
 /// A Hugging Face config.json read for import: the architecture by model_type, and every field

@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using Edge.Distill.Gguf;
+using Edge.Runtime.Packaging;
+
+namespace Edge.Distill.Tests.Import;
+
+/// <summary>
+/// GGUF files (written by our exporter, as llama.cpp's converter lays them out) imported back:
+/// the package must reproduce llama.cpp's distributions on the very same file.
+/// </summary>
+[TestClass]
+public sealed class GgufImportTests
+{
+    private static string s_work = null!;
+
+    [ClassInitialize]
+    public static void CreateWork(TestContext _) => s_work = Directory.CreateTempSubdirectory("edge-gguf-import").FullName;
+
+    [ClassCleanup]
+    public static void Cleanup() => Directory.Delete(s_work, recursive: true);
+
+    private static string Config(string modelType) => modelType switch
+    {
+        "qwen2" => SyntheticCheckpoint.Qwen2Config,
+        "llama" => SyntheticCheckpoint.LlamaConfig,
+        "deepseek_v3" => SyntheticCheckpoint.DeepSeekV3Config,
+        _ => SyntheticCheckpoint.DeepSeekV2LiteConfig,
+    };
+
+    [TestMethod]
+    [DataRow("qwen2")]
+    [DataRow("llama")]
+    [DataRow("deepseek_v3")]
+    [DataRow("deepseek_v2")]
+    public void AnF32GgufImportsToWhatLlamaCppComputes(string modelType)
+    {
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, modelType), Config(modelType), "BF16", shards: 1, seed: 8);
+        string gguf = Path.Combine(s_work, modelType + ".gguf"), package = Path.Combine(s_work, modelType + "-from-gguf");
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf"));
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", package, "--context", "1024"));
+
+        var manifest = ModelPackage.Open(package).Manifest;
+        Assert.AreEqual("gguf", manifest.Source!.Format);
+        Assert.AreEqual(modelType, manifest.Architecture.ModelType);
+        var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 4, vocabulary: 120000));
+        Console.WriteLine($"{modelType} GGUF F32 re-imported: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Assert.IsGreaterThanOrEqualTo(0.99, agreement.TopOneAgreement);
+        Assert.IsLessThanOrEqualTo(1e-3, agreement.MaxLogProbDifference);
+    }
+
+    /// <summary>
+    /// Quantized files: our import dequantizes the same blocks llama.cpp reads. llama.cpp also
+    /// quantizes activations inside its quantized matrix products, so the distributions differ by
+    /// that rounding; a wrong block decoder would disagree almost everywhere.
+    /// </summary>
+    [TestMethod]
+    [DataRow("Q8_0", 0.9)]
+    [DataRow("Q4_0", 0.9)]
+    public void QuantizedGgufsImportToWhatLlamaCppComputes(string type, double minimumAgreement)
+    {
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "q-" + type), SyntheticCheckpoint.Qwen2Config, "F32", shards: 1, seed: 12);
+        string gguf = Path.Combine(s_work, $"qwen2-{type}.gguf"), package = Path.Combine(s_work, $"qwen2-{type}-package");
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf", "--type", type));
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", package, "--context", "1024"));
+        StringAssert.Contains(ModelPackage.Open(package).Manifest.Source!.Conversion, $"dequantized from");
+        var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 6, vocabulary: 120000));
+        Console.WriteLine($"qwen2 GGUF {type} imported: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Assert.IsGreaterThanOrEqualTo(minimumAgreement, agreement.TopOneAgreement);
+    }
+
+    /// <summary>
+    /// K-quants, which our exporter does not write: every matrix of a 256-wide Qwen2 re-encoded as
+    /// random but valid Q4_K or Q6_K blocks. llama.cpp decodes them with its own code; ours must match.
+    /// </summary>
+    [TestMethod]
+    [DataRow("Q4_K")]
+    [DataRow("Q6_K")]
+    public void KQuantBlocksDecodeAsLlamaCppDecodesThem(string type)
+    {
+        string config = SyntheticCheckpoint.Qwen2Config.Replace("\"hidden_size\": 64", "\"hidden_size\": 256").Replace("\"intermediate_size\": 128", "\"intermediate_size\": 512");
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "k-" + type), config, "F32", shards: 1, seed: 21);
+        string f32 = Path.Combine(s_work, $"k-{type}-f32.gguf"), gguf = Path.Combine(s_work, $"k-{type}.gguf"), package = Path.Combine(s_work, $"k-{type}-package");
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", f32, "--format", "gguf"));
+        var ggml = Enum.Parse<GgmlType>(type);
+        using (var source = GgufReader.Open(f32))
+        {
+            var writer = new GgufWriter();
+            foreach (var (key, value) in source.Metadata.Where(m => m.Key != "general.alignment"))
+                writer.Add(key, value);
+            var random = new Random(5);
+            foreach (var tensor in source.Tensors.Values)
+            {
+                bool matrix = tensor.Shape.Length == 2 && tensor.Shape[^1] % 256 == 0 && tensor.Name.StartsWith("blk.", StringComparison.Ordinal);
+                var info = tensor;
+                if (matrix)
+                    writer.AddTensor(info.Name, info.Shape, ggml, () => RandomBlocks(ggml, info.Elements / 256, random));
+                else
+                    writer.AddTensor(info.Name, info.Shape, info.Type, () => source.ReadBytes(info));
+            }
+            writer.Write(gguf);
+        }
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", package, "--context", "1024"));
+        var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 2, vocabulary: 120000));
+        Console.WriteLine($"qwen2 GGUF with random {type} blocks: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Assert.IsGreaterThanOrEqualTo(0.9, agreement.TopOneAgreement);
+    }
+
+    /// <summary>Valid blocks with small scales: any bytes are a block, only the fp16 scales must be finite.</summary>
+    private static byte[] RandomBlocks(GgmlType type, long blocks, Random random)
+    {
+        var (_, size) = GgmlTypes.Block(type);
+        var bytes = new byte[blocks * size];
+        random.NextBytes(bytes);
+        for (long b = 0; b < blocks; b++)
+        {
+            var block = bytes.AsSpan((int)(b * size), size);
+            if (type == GgmlType.Q4_K)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(block, (Half)(0.002f * (1 + random.NextSingle())));
+                BinaryPrimitives.WriteHalfLittleEndian(block[2..], (Half)(0.004f * (1 + random.NextSingle())));
+            }
+            else
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(block[208..], (Half)(0.00002f * (1 + random.NextSingle())));
+            }
+        }
+        return bytes;
+    }
+}

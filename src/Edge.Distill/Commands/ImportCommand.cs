@@ -10,9 +10,9 @@ internal static class ImportCommand
 {
     public static Command Create()
     {
-        var from = new Option<string>("--from") { Description = "A Hugging Face model folder (config.json, model.safetensors or its shards with model.safetensors.index.json, tokenizer.json, tokenizer_config.json, generation_config.json).", Required = true };
+        var from = new Option<string>("--from") { Description = "A GGUF v3 file (deepseek2, qwen2, llama) or a Hugging Face model folder (config.json, model.safetensors or its shards with model.safetensors.index.json, tokenizer.json, tokenizer_config.json, generation_config.json).", Required = true };
         var output = new Option<string>("--out") { Description = "Package folder to write (replaced if present).", Required = true };
-        var quantize = new Option<string>("--quantize") { Description = "none (fp32, default), int8 or int4 (MatMulNBits, block 32), qdq8 (per-channel INT8 through DequantizeLinear).", DefaultValueFactory = _ => "none" };
+        var quantize = new Option<string>("--quantize") { Description = "auto (default: fp32 from a Hugging Face folder; from a GGUF, int4 for Q4_0/Q4_K weights and int8 for Q8_0/Q6_K, fp32 otherwise), none (fp32), int8 or int4 (MatMulNBits, block 32; GGUF Q8_0/Q4_0 blocks are carried bit for bit), qdq8 (per-channel INT8 through DequantizeLinear).", DefaultValueFactory = _ => "auto" };
         var context = new Option<int>("--context") { Description = "Positions the package serves (every batch slot reserves them); capped at the config's max_position_embeddings.", DefaultValueFactory = _ => 4096 };
         var name = new Option<string>("--name") { Description = "Model name in the manifest.", DefaultValueFactory = _ => HuggingFaceImporter.DefaultName };
         var version = new Option<string>("--version") { Description = "Model version in the manifest.", DefaultValueFactory = _ => "0.1.0" };
@@ -23,13 +23,16 @@ internal static class ImportCommand
                 throw new ArgumentException($"--context {result.GetValue(context)} is outside 16..{1 << 20}.");
             var plan = result.GetValue(quantize) switch
             {
-                "none" => null,
+                "none" or "auto" => null,
                 "int8" => new QuantizationPlan(8, 32, RangeMethod.MinMax),
                 "int4" => new QuantizationPlan(4, 32, RangeMethod.MinMax),
                 "qdq8" => new QuantizationPlan(8, 32, RangeMethod.MinMax, QuantizationScheme.Qdq),
-                var other => throw new ArgumentException($"--quantize '{other}' is not none, int8, int4 or qdq8."),
+                var other => throw new ArgumentException($"--quantize '{other}' is not auto, none, int8, int4 or qdq8."),
             };
-            var manifest = HuggingFaceImporter.Import(new ImportRequest(result.GetValue(from)!, result.GetValue(output)!, plan, result.GetValue(context), result.GetValue(name)!, result.GetValue(version)!));
+            var manifest = HuggingFaceImporter.Import(new ImportRequest(result.GetValue(from)!, result.GetValue(output)!, plan, result.GetValue(context), result.GetValue(name)!, result.GetValue(version)!)
+            {
+                QuantizeAsStored = result.GetValue(quantize) == "auto",
+            });
             Console.WriteLine($"Wrote {result.GetValue(output)}: {manifest.Architecture.ModelType}, {manifest.Architecture.Parameters:N0} parameters, context {manifest.Architecture.ContextLength}, {manifest.Files.Sum(f => f.Bytes) / 1e6:F1} MB, {manifest.Quantization}.");
             Console.WriteLine($"Source: {manifest.Source?.Origin} ({manifest.Source?.Dtype}; {manifest.Source?.Conversion}).");
             return 0;

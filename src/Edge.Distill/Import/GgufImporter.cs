@@ -1,6 +1,7 @@
 using Edge.Distill.Checkpoints;
 using System.Text.Json.Nodes;
 using Edge.Distill.Gguf;
+using Edge.Distill.Quantization;
 using Edge.Runtime.Packaging;
 
 namespace Edge.Distill.Import;
@@ -26,17 +27,35 @@ internal static class GgufImporter
             var progress = new HuggingFaceImporter.ImportProgress(gguf.Tensors.Values.Sum(t => t.Bytes));
             weights.Read += progress.Add;
             string types = string.Join("+", weights.StoredTypes);
+            var plan = request.QuantizeAsStored ? PlanFor(MatrixType(gguf)) : request.Quantization;
+            if (plan is { Scheme: QuantizationScheme.WeightOnly })
+                plan = plan with { KeepExactBlocks = true };
             var source = new ModelSource("gguf", Path.GetFileName(request.From), gguf.Get("general.architecture")!.AsString(), types,
-                weights.StoredTypes.All(t => t is "F32") ? "copied as fp32" : $"dequantized from {types} to fp32"
-                    + (request.Quantization is null ? "" : ", then re-quantized as the manifest's quantization says (no MatMulNBits layout is mapped directly yet)"));
+                (weights.StoredTypes.All(t => t is "F32") ? "copied as fp32" : $"dequantized from {types} to fp32")
+                    + (plan is null ? "" : plan.KeepExactBlocks
+                        ? $", then INT{plan.Bits}: matrices on a Q{plan.Bits}_0 block grid carried bit for bit, the rest re-quantized (counts in the quantization field)"
+                        : ", then re-quantized as the quantization field says"));
             File.WriteAllText(Path.Combine(files, "config.json"), ConfigJson(config).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-            return HuggingFaceImporter.WritePackage(config, weights, files, source, request);
+            return HuggingFaceImporter.WritePackage(config, weights, files, source, request with { Quantization = plan });
         }
         finally
         {
             Directory.Delete(files, recursive: true);
         }
     }
+
+    /// <summary>The type holding most of the layers' matrix bytes: what the file's author chose for the weights that matter.</summary>
+    private static GgmlType MatrixType(GgufReader gguf) => gguf.Tensors.Values
+        .Where(t => t.Shape.Length >= 2 && t.Name.StartsWith("blk.", StringComparison.Ordinal))
+        .GroupBy(t => t.Type).MaxBy(g => g.Sum(t => t.Bytes))?.Key ?? GgmlType.F32;
+
+    /// <summary>Keep the stored precision: 4-bit types as int4, 8- and 6-bit types as int8 (6 bits do not fit in 4), floats as fp32.</summary>
+    private static QuantizationPlan? PlanFor(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 or GgmlType.Q4_K => new QuantizationPlan(4, BlockQuantizer.GgmlBlock, RangeMethod.MinMax),
+        GgmlType.Q8_0 or GgmlType.Q6_K => new QuantizationPlan(8, BlockQuantizer.GgmlBlock, RangeMethod.MinMax),
+        _ => null,
+    };
 
     /// <summary>The Hugging Face config.json the GGUF's metadata amounts to, kept in the package for reference.</summary>
     private static JsonNode ConfigJson(HuggingFaceConfig config)

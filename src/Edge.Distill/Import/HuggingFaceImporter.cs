@@ -11,7 +11,11 @@ namespace Edge.Distill.Import;
 
 /// <summary>What `edge-distill import` was asked for.</summary>
 /// <param name="ContextLength">Positions the package serves (its cache capacity): the config's own context, capped here because every slot reserves it.</param>
-internal sealed record ImportRequest(string From, string Out, QuantizationPlan? Quantization, int ContextLength, string Name, string Version);
+internal sealed record ImportRequest(string From, string Out, QuantizationPlan? Quantization, int ContextLength, string Name, string Version)
+{
+    /// <summary>No --quantize given: a GGUF keeps the precision its weights are stored in (Q4_0 as int4, Q8_0 as int8); a Hugging Face folder stays fp32.</summary>
+    public bool QuantizeAsStored { get; init; }
+}
 
 /// <summary>
 /// A Hugging Face folder to a model package the daemon serves: config checked field by field,

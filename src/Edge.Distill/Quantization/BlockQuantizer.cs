@@ -71,6 +71,84 @@ internal static class BlockQuantizer
         return new QuantizedMatrix(k, n, bits, blockSize, packed, scales);
     }
 
+    /// <summary>The block size GGUF's Q8_0 and Q4_0 use, and the only one <see cref="TryExact"/> looks at.</summary>
+    public const int GgmlBlock = 32;
+
+    /// <summary>
+    /// The matrix in block-32 MatMulNBits form without any rounding, when every block of every column
+    /// already lies on a grid that form holds: value = code x scale with code in -8..7 (4 bits, zero
+    /// point 8: GGUF's Q4_0) or -128..127 (8 bits, zero point 128: GGUF's Q8_0). The scale is recovered
+    /// from the block's largest magnitude, as ggml's quantizers place it, and every value is checked to
+    /// come back bit for bit, so the result is exact by construction. Null when any block is off the grid.
+    /// </summary>
+    public static QuantizedMatrix? TryExact(ReadOnlySpan<float> weights, int k, int n, int bits)
+    {
+        if (bits is not (4 or 8) || k % GgmlBlock != 0)
+            return null;
+        int blocks = k / GgmlBlock, blob = GgmlBlock * bits / 8, zero = 1 << (bits - 1);
+        // The code the extreme value can hold: Q4_0 puts it at -8 (with a signed scale), Q8_0 at +-127.
+        ReadOnlySpan<int> extremeCodes = bits == 4 ? [-8, 7, -7, 6, -6, 5, -5, 4, -4, 3, -3, 2, -2, 1, -1] : [127, -127, -128];
+        var packed = new byte[n * blocks * blob];
+        var scales = new float[n * blocks];
+        Span<float> values = stackalloc float[GgmlBlock];
+        Span<int> codes = stackalloc int[GgmlBlock];
+        for (int column = 0; column < n; column++)
+        {
+            for (int block = 0; block < blocks; block++)
+            {
+                float extreme = 0;
+                for (int i = 0; i < GgmlBlock; i++)
+                {
+                    values[i] = weights[(block * GgmlBlock + i) * n + column];
+                    if (Math.Abs(values[i]) > Math.Abs(extreme))
+                        extreme = values[i];
+                }
+                float scale = 0;
+                codes.Clear();
+                if (extreme != 0)
+                {
+                    bool found = false;
+                    foreach (int code in extremeCodes)
+                    {
+                        float candidate = extreme / code;
+                        if (OnGrid(values, candidate, -zero, zero - 1, codes))
+                        {
+                            (scale, found) = (candidate, true);
+                            break;
+                        }
+                    }
+                    if (!found)
+                        return null;
+                }
+                scales[column * blocks + block] = scale;
+                int offset = (column * blocks + block) * blob;
+                for (int i = 0; i < GgmlBlock; i++)
+                {
+                    int code = zero + codes[i];
+                    if (bits == 8)
+                        packed[offset + i] = (byte)code;
+                    else
+                        packed[offset + i / 2] |= (byte)(code << (i % 2 * 4));
+                }
+            }
+        }
+        return new QuantizedMatrix(k, n, bits, GgmlBlock, packed, scales);
+    }
+
+    private static bool OnGrid(ReadOnlySpan<float> values, float scale, int lowest, int highest, Span<int> codes)
+    {
+        if (!float.IsFinite(scale) || scale == 0)
+            return false;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float code = MathF.Round(values[i] / scale);
+            if (code < lowest || code > highest || code * scale != values[i])
+                return false;
+            codes[i] = (int)code;
+        }
+        return true;
+    }
+
     private static float Scale(ReadOnlySpan<float> values, int maxCode, RangeMethod method)
     {
         float absMax = 0;

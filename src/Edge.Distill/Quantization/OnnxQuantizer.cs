@@ -27,7 +27,11 @@ internal enum QuantizationScheme
 
 /// <summary>What to quantize and how.</summary>
 /// <param name="Bits">8 or 4, for the MatMul weights of attention, dense MLPs and every expert.</param>
-internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly);
+/// <param name="KeepExactBlocks">
+/// Weight-only: a matrix whose values already lie on a block-32 grid of <see cref="Bits"/> (one imported
+/// from GGUF Q4_0 or Q8_0) is written in that grid's MatMulNBits form, bit for bit, instead of re-quantized.
+/// </param>
+internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly, bool KeepExactBlocks = false);
 
 /// <summary>What a quantization did, for the manifest and the report.</summary>
 internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeightsKept, string Description);
@@ -60,7 +64,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         var replaced = new HashSet<string>();
         var newNodes = new List<NodeProto>();
         var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
-        int matMuls = 0, experts = 0;
+        int matMuls = 0, experts = 0, exact = 0;
         long quantized = 0;
 
         foreach (var node in graph.Node)
@@ -90,7 +94,12 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
                 }
                 else
                 {
-                    var q = BlockQuantizer.Quantize(Floats(weight), (int)weight.Dims[0], (int)weight.Dims[1], plan.Bits, BlockFor((int)weight.Dims[0]), plan.Method);
+                    var values = Floats(weight);
+                    int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
+                    var q = plan.KeepExactBlocks ? BlockQuantizer.TryExact(values, k, n, plan.Bits) : null;
+                    if (q is not null)
+                        exact++;
+                    q ??= BlockQuantizer.Quantize(values, k, n, plan.Bits, BlockFor(k), plan.Method);
                     newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
                 }
                 replaced.Add(weight.Name);
@@ -125,6 +134,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
             _ => $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {range} range)",
         }
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
+            (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
             "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
         return new QuantizationSummary(quantized, floatsKept, description);

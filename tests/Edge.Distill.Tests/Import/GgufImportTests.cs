@@ -61,8 +61,16 @@ public sealed class GgufImportTests
         string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "q-" + type), SyntheticCheckpoint.Qwen2Config, "F32", shards: 1, seed: 12);
         string gguf = Path.Combine(s_work, $"qwen2-{type}.gguf"), package = Path.Combine(s_work, $"qwen2-{type}-package");
         Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf", "--type", type));
+        // No --quantize: the package keeps the file's precision, its matrices carried bit for bit.
         Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", package, "--context", "1024"));
-        StringAssert.Contains(ModelPackage.Open(package).Manifest.Source!.Conversion, $"dequantized from");
+        var manifest = ModelPackage.Open(package).Manifest;
+        StringAssert.Contains(manifest.Source!.Conversion, $"dequantized from");
+        StringAssert.StartsWith(manifest.Quantization, type == "Q8_0" ? "weight-only INT8" : "weight-only INT4");
+        // Every matrix (q, k, v, o, gate, up, down in 2 layers, and the untied LM head) is on the grid.
+        var carried = System.Text.RegularExpressions.Regex.Match(manifest.Quantization!, @"for (\d+) MatMuls.*; (\d+) of them carried bit for bit");
+        Assert.IsTrue(carried.Success, manifest.Quantization);
+        Assert.AreEqual(7 * 2 + 1, int.Parse(carried.Groups[1].Value), manifest.Quantization);
+        Assert.AreEqual(carried.Groups[1].Value, carried.Groups[2].Value, manifest.Quantization);
         var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 6, vocabulary: 120000));
         Console.WriteLine($"qwen2 GGUF {type} imported: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
         Assert.IsGreaterThanOrEqualTo(minimumAgreement, agreement.TopOneAgreement);

@@ -45,7 +45,8 @@ internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeig
 /// (all gate and up projections side by side, all down projections stacked).</item>
 /// <item>The token embedding (Gather from a 2-D initializer) and a Gemm that uses the same table
 /// transposed (the tied LM head): one INT8 table with one scale per token row, whatever the mode;
-/// the LM head reads it through MatMulNBits and the embedding through Gather, Cast and Mul. 8 bits
+/// (per 256 weights of a wider row, MatMulNBits' largest block); the LM head reads it through
+/// MatMulNBits and the embedding through Gather, Cast and Mul. 8 bits
 /// because every logit goes through this table (its error is the one perplexity feels first), and
 /// one table for both because the tie is half the model's bytes.</item>
 /// <item>Kept in fp32: the MoE router (<c>mlp.gate.weight</c>: a rounding flip changes which experts
@@ -135,7 +136,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         }
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
-            "tied embedding / LM head INT8 per row; router, norms and MLA up-projections fp32" +
+            "tied embedding / LM head INT8 per row (per 256 of a wider row); router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
         return new QuantizationSummary(quantized, floatsKept, description);
     }
@@ -191,11 +192,14 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         return name;
     }
 
-    /// <summary>The embedding table as INT8 with one scale per row: one block spans the whole row.</summary>
+    /// <summary>
+    /// The embedding table as INT8 with one scale per row, or per 256 weights of a wider row: MatMulNBits
+    /// takes no block above 256 (a 1,536-wide Qwen2 table as one block would not load).
+    /// </summary>
     private static QuantizedMatrix QuantizeRows(TensorProto table)
     {
         int rows = (int)table.Dims[0], width = (int)table.Dims[1];
-        int block = WholeBlock(width);
+        int block = Math.Min(MaxBlock, WholeBlock(width));
         // MatMulNBits wants [K, N] with K the reduced dimension: the table transposed, rows become columns.
         var transposed = new float[width * rows];
         var data = Floats(table);
@@ -205,29 +209,42 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         return BlockQuantizer.Quantize(transposed, width, rows, 8, block, RangeMethod.MinMax);
     }
 
-    /// <summary>Gather of quantized rows, dequantized: (code - 128) x row scale, padding sliced off.</summary>
+    /// <summary>
+    /// Gather of quantized rows, dequantized: (code - 128) x the block's scale, per block of the row,
+    /// then the row's blocks joined and their padding sliced off.
+    /// </summary>
     private IEnumerable<NodeProto> DequantizingGather(GraphProto graph, string table, QuantizedMatrix q, string ids, string output)
     {
-        string codes = Add(graph, table + ".q8", q);
-        string rows = Name("rows");
-        yield return Node("Reshape", [codes, Int64s(graph, q.N, q.BlobBytes)], [rows]);
+        string codes = Add(graph, table + ".q8", q); // [N, blocks, block]
         string picked = Name("picked");
-        yield return Node("Gather", [rows, ids], [picked], ("axis", 0L));
+        yield return Node("Gather", [codes, ids], [picked], ("axis", 0L));
         string asFloat = Name("as_float");
         yield return Node("Cast", [picked], [asFloat], ("to", (long)TensorProto.Types.DataType.Float));
         string centred = Name("centred");
         yield return Node("Sub", [asFloat, Scalar(graph, 128f)], [centred]);
-        string scale = Name("row_scale");
-        yield return Node("Gather", [table + ".q8.scales", ids], [scale], ("axis", 0L));
-        string rowScale = Name("row_scale_column");
-        yield return Node("Unsqueeze", [scale, Int64s(graph, -1)], [rowScale]);
+        string scaleRows = Name("scale_rows");
+        yield return Node("Reshape", [table + ".q8.scales", Int64s(graph, q.N, q.Blocks)], [scaleRows]);
+        string scale = Name("block_scale");
+        yield return Node("Gather", [scaleRows, ids], [scale], ("axis", 0L));
+        string blockScale = Name("block_scale_column");
+        yield return Node("Unsqueeze", [scale, Int64s(graph, -1)], [blockScale]);
         string scaled = Name("scaled");
-        yield return Node("Mul", [centred, rowScale], [scaled]);
-        yield return Node("Slice", [scaled, Int64s(graph, 0), Int64s(graph, q.K), Int64s(graph, -1)], [output]);
+        yield return Node("Mul", [centred, blockScale], [scaled]);
+        // [..ids, blocks, block] -> [..ids, blocks x block], whatever the rank of ids.
+        string idsShape = Name("ids_shape");
+        yield return Node("Shape", [ids], [idsShape]);
+        string rowShape = Name("row_shape");
+        yield return Node("Concat", [idsShape, Int64s(graph, (long)q.Blocks * q.BlockSize)], [rowShape], ("axis", 0L));
+        string joined = Name("joined");
+        yield return Node("Reshape", [scaled, rowShape], [joined]);
+        yield return Node("Slice", [joined, Int64s(graph, 0), Int64s(graph, q.K), Int64s(graph, -1)], [output]);
     }
 
     /// <summary>The requested block size, but no larger than K needs: a block past K is padding that costs bytes and buys nothing.</summary>
     private int BlockFor(int k) => Math.Min(plan.BlockSize, WholeBlock(k));
+
+    /// <summary>The largest block_size MatMulNBits accepts.</summary>
+    private const int MaxBlock = 256;
 
     /// <summary>The smallest block the quantizer accepts (a power of two, at least 16) that spans all of K: one scale per column.</summary>
     private static int WholeBlock(int k) => Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)k));

@@ -47,4 +47,29 @@ public sealed class ImportAgreementTests
         Assert.IsGreaterThanOrEqualTo(0.99, agreement.TopOneAgreement);
         Assert.IsLessThanOrEqualTo(1e-3, agreement.MaxLogProbDifference);
     }
+
+    /// <summary>
+    /// R1-Distill-Qwen-1.5B ties its embedding and LM head at 1,536 wide; a table wider than
+    /// MatMulNBits' largest block (256) once got a block of 2,048 that ONNX Runtime refuses. A tied
+    /// 320-wide Qwen2 quantized on import must load and still agree with llama.cpp's fp32 run.
+    /// </summary>
+    /// <remarks>
+    /// The table is INT8 in every scheme; int8 is used so that the rest of the model adds little noise
+    /// (int4 on random weights flips top-1 on about half the positions, which would hide a broken table).
+    /// </remarks>
+    [TestMethod]
+    public void ATiedTableWiderThanOneBlockQuantizes()
+    {
+        const string scheme = "int8";
+        string config = SyntheticCheckpoint.Qwen2Config.Replace("\"hidden_size\": 64", "\"hidden_size\": 320").Replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "tied-" + scheme), config, "BF16", shards: 1, seed: 6);
+        string package = Path.Combine(s_work, "tied-package-" + scheme), gguf = Path.Combine(s_work, $"tied-{scheme}.gguf");
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", folder, "--out", package, "--context", "1024", "--quantize", scheme));
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf"));
+
+        StringAssert.Contains(ModelPackage.Open(package).Manifest.Quantization, "tied embedding / LM head INT8");
+        var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 10, vocabulary: 120000));
+        Console.WriteLine($"tied 320-wide qwen2 {scheme} vs llama.cpp fp32: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Assert.IsGreaterThanOrEqualTo(0.9, agreement.TopOneAgreement);
+    }
 }

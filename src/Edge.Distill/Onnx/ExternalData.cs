@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Edge.Distill.Onnx.Proto;
 using Google.Protobuf;
 
@@ -8,6 +10,7 @@ namespace Edge.Distill.Onnx;
 /// offset aligned to 64 KiB so ONNX Runtime can memory-map it (it maps external data whose
 /// offset is a multiple of the page or allocation granularity; 64 KiB covers 4 K, 16 K and 64 K
 /// pages). This lifts protobuf's 2 GB limit and lets a conversion write each weight as it is made.
+/// Writes go in chunks, so one tensor may pass 2 GB (a 7B model's fp32 embedding table does).
 /// </summary>
 internal sealed class ExternalData : IDisposable
 {
@@ -15,6 +18,8 @@ internal sealed class ExternalData : IDisposable
 
     /// <summary>Initializers smaller than this stay inside the graph.</summary>
     public const int MinimumBytes = 1024;
+
+    private const int ChunkBytes = 16 << 20;
 
     private readonly FileStream _file;
 
@@ -28,48 +33,47 @@ internal sealed class ExternalData : IDisposable
 
     public long Bytes => _file.Length;
 
-    /// <summary>Writes the tensor's bytes to the side file and points the tensor at them.</summary>
+    /// <summary>Writes the values to the side file and points the tensor at them.</summary>
+    public void Store(TensorProto tensor, ReadOnlySpan<float> values)
+    {
+        long length = Begin();
+        for (int start = 0; start < values.Length; start += ChunkBytes / sizeof(float))
+            _file.Write(MemoryMarshal.AsBytes(values.Slice(start, Math.Min(ChunkBytes / sizeof(float), values.Length - start))));
+        Point(tensor, length, (long)values.Length * sizeof(float));
+    }
+
+    /// <summary>Writes the bytes to the side file and points the tensor at them.</summary>
     public void Store(TensorProto tensor, ReadOnlySpan<byte> bytes)
+    {
+        long offset = Begin();
+        _file.Write(bytes);
+        Point(tensor, offset, bytes.Length);
+    }
+
+    /// <summary>Copies a tensor's bytes from another package's external data into this file and points the tensor here.</summary>
+    public void CopyFrom(TensorProto tensor, InitializerReader source)
+    {
+        long offset = Begin(), length = source.ByteLength(tensor);
+        source.CopyBytes(tensor, _file);
+        tensor.ExternalData.Clear();
+        Point(tensor, offset, length);
+    }
+
+    private long Begin()
     {
         long offset = (_file.Length + Alignment - 1) / Alignment * Alignment;
         _file.SetLength(offset);
         _file.Position = offset;
-        _file.Write(bytes);
-        tensor.DataLocation = TensorProto.Types.DataLocation.External;
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = FileName });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        return offset;
     }
 
-    /// <summary>Reads every external initializer of a model back into its raw_data (for graph rewrites that need the weights).</summary>
-    public static void Inline(ModelProto model, string directory)
+    private void Point(TensorProto tensor, long offset, long length)
     {
-        var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var tensor in model.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External))
-            {
-                var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value);
-                string location = entries["location"];
-                if (location.Contains('/') || location.Contains('\\') || location.StartsWith('.'))
-                    throw new InvalidDataException($"initializer '{tensor.Name}' points outside the package ({location}).");
-                if (!files.TryGetValue(location, out var file))
-                    files[location] = file = File.OpenRead(Path.Combine(directory, location));
-                long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
-                int length = checked((int)long.Parse(entries["length"], System.Globalization.CultureInfo.InvariantCulture));
-                var bytes = new byte[length];
-                file.Position = offset;
-                file.ReadExactly(bytes);
-                tensor.RawData = ByteString.CopyFrom(bytes);
-                tensor.ExternalData.Clear();
-                tensor.DataLocation = TensorProto.Types.DataLocation.Default;
-            }
-        }
-        finally
-        {
-            foreach (var file in files.Values)
-                file.Dispose();
-        }
+        tensor.RawData = ByteString.Empty;
+        tensor.DataLocation = TensorProto.Types.DataLocation.External;
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = FileName });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(CultureInfo.InvariantCulture) });
     }
 
     public void Dispose() => _file.Dispose();

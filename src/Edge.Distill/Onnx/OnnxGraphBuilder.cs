@@ -32,11 +32,10 @@ internal sealed class OnnxGraphBuilder
     public string Initializer(string name, ReadOnlySpan<float> data, params long[] dims)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        var bytes = MemoryMarshal.AsBytes(data);
-        if (_external is not null && bytes.Length >= ExternalData.MinimumBytes)
-            _external.Store(tensor, bytes);
+        if (_external is not null && (long)data.Length * sizeof(float) >= ExternalData.MinimumBytes)
+            _external.Store(tensor, data);
         else
-            tensor.RawData = ByteString.CopyFrom(bytes);
+            tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data));
         tensor.Dims.AddRange(dims);
         _graph.Initializer.Add(tensor);
         return name;

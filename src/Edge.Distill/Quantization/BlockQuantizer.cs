@@ -35,7 +35,15 @@ internal sealed record QuantizedMatrix(int K, int N, int Bits, int BlockSize, by
 internal static class BlockQuantizer
 {
     /// <param name="weights">The matrix as MatMul uses it, [K, N] row-major.</param>
-    public static QuantizedMatrix Quantize(ReadOnlySpan<float> weights, int k, int n, int bits, int blockSize, RangeMethod method)
+    public static QuantizedMatrix Quantize(ReadOnlySpan<float> weights, int k, int n, int bits, int blockSize, RangeMethod method) =>
+        Quantize(weights, k, n, strideK: n, strideN: 1, bits, blockSize, method);
+
+    /// <summary>A table whose rows are the output columns, [N, K] row-major (an embedding read as the tied LM head), without a transposed copy.</summary>
+    public static QuantizedMatrix QuantizeRows(ReadOnlySpan<float> rows, int n, int k, int bits, int blockSize, RangeMethod method) =>
+        Quantize(rows, k, n, strideK: 1, strideN: k, bits, blockSize, method);
+
+    /// <summary>Weight (k, n) is weights[k x strideK + n x strideN].</summary>
+    private static QuantizedMatrix Quantize(ReadOnlySpan<float> weights, int k, int n, int strideK, int strideN, int bits, int blockSize, RangeMethod method)
     {
         if (bits is not (4 or 8))
             throw new ArgumentException($"{bits}-bit quantization is not supported; 8 and 4 are.");
@@ -54,7 +62,7 @@ internal static class BlockQuantizer
             {
                 int count = Math.Min(blockSize, k - block * blockSize);
                 for (int i = 0; i < count; i++)
-                    values[i] = weights[(block * blockSize + i) * n + column];
+                    values[i] = weights[(block * blockSize + i) * strideK + column * strideN];
                 float scale = Scale(values.AsSpan(0, count), maxCode, method);
                 scales[column * blocks + block] = scale;
                 int offset = (column * blocks + block) * blob;

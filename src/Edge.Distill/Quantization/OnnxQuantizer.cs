@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Edge.Distill.Onnx;
 using Edge.Distill.Onnx.Proto;
 using Google.Protobuf;
 
@@ -53,7 +54,9 @@ internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeig
 /// run), norms, biases, MLA's small per-head up-projections.</item>
 /// </list>
 /// </summary>
-internal sealed class OnnxQuantizer(QuantizationPlan plan)
+/// <param name="weights">Where the source's initializers are read from, one at a time.</param>
+/// <param name="output">Where new and kept large initializers go (packages with external data); null keeps them in the graph.</param>
+internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader weights, ExternalData? output)
 {
     private const string MicrosoftDomain = "com.microsoft";
     private int _counter;
@@ -62,6 +65,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     {
         var graph = model.Graph;
         var initializers = graph.Initializer.ToDictionary(i => i.Name);
+        var inSourceFile = graph.Initializer.Where(InitializerReader.IsExternal).ToList(); // before new ones join the output's
         var replaced = new HashSet<string>();
         var newNodes = new List<NodeProto>();
         var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
@@ -95,7 +99,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
                 }
                 else
                 {
-                    var values = Floats(weight);
+                    var values = weights.Floats(weight);
                     int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
                     var q = plan.KeepExactBlocks ? BlockQuantizer.TryExact(values, k, n, plan.Bits) : null;
                     if (q is not null)
@@ -117,10 +121,12 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
         foreach (var (_, q) in embeddings)
             quantized += (long)q.K * q.N;
 
-        // Drop the fp32 tables nothing reads any more.
+        // Drop the fp32 tables nothing reads any more; move the kept ones' bytes into the new side file.
         var stillUsed = newNodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         foreach (var name in replaced.Where(n => !stillUsed.Contains(n)))
             graph.Initializer.Remove(initializers[name]);
+        foreach (var kept in inSourceFile.Where(graph.Initializer.Contains))
+            (output ?? throw new InvalidOperationException("external initializers need an output side file")).CopyFrom(kept, weights);
         graph.Node.Clear();
         graph.Node.AddRange(newNodes);
         if (model.OpsetImport.All(o => o.Domain != MicrosoftDomain))
@@ -174,21 +180,15 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     {
         int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
         // One block spanning all of K is one scale per output column; codes come back offset by 128.
-        var q = BlockQuantizer.Quantize(Floats(weight), k, n, 8, WholeBlock(k), plan.Method);
+        var q = BlockQuantizer.Quantize(weights.Floats(weight), k, n, 8, WholeBlock(k), plan.Method);
         var codes = new byte[k * n];
         for (int column = 0; column < n; column++)
             for (int row = 0; row < k; row++)
                 codes[row * n + column] = unchecked((byte)(sbyte)(q.Packed[column * q.BlobBytes + row] - 128));
         string name = weight.Name + ".i8";
-        var codesTensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(codes) };
-        codesTensor.Dims.AddRange([k, n]);
-        var zeroPoints = new TensorProto { Name = name + ".zero_points", DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(new byte[n]) };
-        zeroPoints.Dims.Add(n);
-        var scales = new TensorProto { Name = name + ".scales", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.Scales.AsSpan())) };
-        scales.Dims.Add(n);
-        graph.Initializer.Add(codesTensor);
-        graph.Initializer.Add(zeroPoints);
-        graph.Initializer.Add(scales);
+        Put(graph, name, TensorProto.Types.DataType.Int8, codes, k, n);
+        Put(graph, name + ".zero_points", TensorProto.Types.DataType.Int8, new byte[n], n);
+        Put(graph, name + ".scales", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(q.Scales.AsSpan()), n);
         return name;
     }
 
@@ -196,17 +196,11 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     /// The embedding table as INT8 with one scale per row, or per 256 weights of a wider row: MatMulNBits
     /// takes no block above 256 (a 1,536-wide Qwen2 table as one block would not load).
     /// </summary>
-    private static QuantizedMatrix QuantizeRows(TensorProto table)
+    private QuantizedMatrix QuantizeRows(TensorProto table)
     {
         int rows = (int)table.Dims[0], width = (int)table.Dims[1];
-        int block = Math.Min(MaxBlock, WholeBlock(width));
-        // MatMulNBits wants [K, N] with K the reduced dimension: the table transposed, rows become columns.
-        var transposed = new float[width * rows];
-        var data = Floats(table);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < width; c++)
-                transposed[c * rows + r] = data[r * width + c];
-        return BlockQuantizer.Quantize(transposed, width, rows, 8, block, RangeMethod.MinMax);
+        // MatMulNBits wants [K, N] with K the reduced dimension: the table's rows are its N columns.
+        return BlockQuantizer.QuantizeRows(weights.Floats(table), rows, width, 8, Math.Min(MaxBlock, WholeBlock(width)), RangeMethod.MinMax);
     }
 
     /// <summary>
@@ -258,17 +252,25 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
     }
 
     /// <summary>Adds the codes ([N, blocks, blob] uint8) and scales ([N x blocks] float) as initializers, once; returns the codes' name.</summary>
-    private static string Add(GraphProto graph, string name, QuantizedMatrix q)
+    private string Add(GraphProto graph, string name, QuantizedMatrix q)
     {
         if (graph.Initializer.Any(i => i.Name == name))
             return name;
-        var codes = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom(q.Packed) };
-        codes.Dims.AddRange([q.N, q.Blocks, q.BlobBytes]);
-        var scales = new TensorProto { Name = name + ".scales", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(q.Scales.AsSpan())) };
-        scales.Dims.Add(q.Scales.Length);
-        graph.Initializer.Add(codes);
-        graph.Initializer.Add(scales);
+        Put(graph, name, TensorProto.Types.DataType.Uint8, q.Packed, q.N, q.Blocks, q.BlobBytes);
+        Put(graph, name + ".scales", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(q.Scales.AsSpan()), q.Scales.Length);
         return name;
+    }
+
+    /// <summary>A new initializer, its bytes in the side file when there is one and they are large enough.</summary>
+    private void Put(GraphProto graph, string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)type };
+        tensor.Dims.AddRange(dims);
+        if (output is not null && bytes.Length >= ExternalData.MinimumBytes)
+            output.Store(tensor, bytes);
+        else
+            tensor.RawData = ByteString.CopyFrom(bytes);
+        graph.Initializer.Add(tensor);
     }
 
     private static string Int64s(GraphProto graph, params long[] values)
@@ -320,7 +322,4 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan)
 
     private static bool IsRoutedExperts(string name) => name.Contains("mlp.experts.", StringComparison.Ordinal);
 
-    private static float[] Floats(TensorProto tensor) => tensor.RawData.Length > 0
-        ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
-        : [.. tensor.FloatData];
 }

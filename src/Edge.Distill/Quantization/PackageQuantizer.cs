@@ -1,4 +1,5 @@
 using Edge.Distill.Export;
+using Edge.Distill.Onnx;
 using Edge.Distill.Onnx.Proto;
 using Edge.Runtime.Packaging;
 
@@ -27,11 +28,15 @@ internal static class PackageQuantizer
                 File.Copy(Path.Combine(source.Directory, file.Path), Path.Combine(output, file.Path));
         }
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(source.DecoderPath));
-        // Imported packages keep their weights beside the graph; the rewrite needs them in it.
-        // That holds the whole fp32 model in memory: quantizing on import is not bounded like the conversion.
-        Edge.Distill.Onnx.ExternalData.Inline(model, source.Directory);
-        var summary = new OnnxQuantizer(plan).Quantize(model);
-        File.WriteAllBytes(Path.Combine(output, source.GenAi.Model.Decoder.Filename), Google.Protobuf.MessageExtensions.ToByteArray(model));
+        // A package whose weights live beside the graph (an import) keeps them there: each tensor is
+        // read, rewritten and written on its own, so memory holds one matrix, not the model.
+        string decoder = Path.Combine(output, source.GenAi.Model.Decoder.Filename);
+        bool external = model.Graph.Initializer.Any(InitializerReader.IsExternal);
+        QuantizationSummary summary;
+        using (var weights = new InitializerReader(source.Directory))
+        using (var sideFile = external ? new ExternalData(decoder) : null)
+            summary = new OnnxQuantizer(plan, weights, sideFile).Quantize(model);
+        File.WriteAllBytes(decoder, Google.Protobuf.MessageExtensions.ToByteArray(model));
 
         var manifest = ModelPackage.WriteManifest(output, files => source.Manifest with { Files = files, Quantization = summary.Description, Created = DateTimeOffset.UtcNow, SmokeTest = null });
         return (PackageExporter.WithSmokeTest(output, manifest), summary);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Edge.Runtime;
 using Edge.Runtime.Benchmarks;
 using Edge.Runtime.Inference;
 
@@ -15,21 +16,25 @@ internal static class BenchCommand
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length in tokens.", DefaultValueFactory = _ => 128 };
         var generate = new Option<int>("--generate") { Description = "Tokens generated per stream.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Batch-1 runs (the median is reported).", DefaultValueFactory = _ => 3 };
-        var streams = new Option<string>("--streams") { Description = "Concurrent stream counts to measure.", DefaultValueFactory = _ => "4,8,32" };
+        var streams = new Option<string>("--streams") { Description = "Concurrent stream counts to measure (none: batch 1 only, for models whose cache for many streams would not fit).", DefaultValueFactory = _ => "4,8,32" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per core).", DefaultValueFactory = _ => 0 };
         var json = new Option<string>("--json") { Description = "Where to write the JSON report.", DefaultValueFactory = _ => "bench.json" };
         var command = new Command("bench", "Measure time to first token, decode speed, concurrency, engine overhead and memory.")
         {
-            model, promptTokens, generate, runs, streams, json,
+            model, promptTokens, generate, runs, streams, threads, json,
         };
         command.SetAction(result =>
         {
-            using var engine = InferenceEngine.Load(result.GetValue(model) ?? AgentDefaults.ModelDirectory);
+            if (result.GetValue(threads) < 0)
+                throw new ArgumentException("--threads must be 0 or more.");
+            using var engine = InferenceEngine.Load(result.GetValue(model) ?? AgentDefaults.ModelDirectory, new EngineOptions { IntraOpThreads = result.GetValue(threads) });
+            string streamList = result.GetValue(streams)!;
             var settings = new BenchmarkSettings
             {
                 PromptTokens = result.GetValue(promptTokens),
                 GeneratedTokens = result.GetValue(generate),
                 Runs = result.GetValue(runs),
-                ConcurrentStreams = [.. result.GetValue(streams)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
+                ConcurrentStreams = streamList == "none" ? [] : [.. streamList.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
             };
             var report = EngineBenchmark.Run(engine, settings, step => Console.Error.WriteLine($"bench: {step}"));
             Print(report);
@@ -49,6 +54,7 @@ internal static class BenchCommand
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");
         Console.WriteLine(string.Create(c, $"| time to first token | {r.TimeToFirstTokenMs:F1} ms |"));
+        Console.WriteLine(string.Create(c, $"| prefill | {r.PrefillTokensPerSecond:F1} tokens/s |"));
         Console.WriteLine(string.Create(c, $"| decode, batch 1 | {r.DecodeTokensPerSecond:F1} tokens/s |"));
         foreach (var k in r.Concurrency)
             Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | decode {k.AggregateDecodeTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1); {k.EndToEndTokensPerSecond:F1} tokens/s with prefills |"));

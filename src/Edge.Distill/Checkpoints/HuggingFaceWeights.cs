@@ -115,6 +115,7 @@ internal sealed class HuggingFaceWeights : ICheckpointWeights, IDisposable
         get
         {
             var (file, entry) = _tensors[key];
+            TensorMemory.BeforeRead(entry.Elements * sizeof(float));
             float[] data = file.ReadFloats(key);
             Read?.Invoke(entry.End - entry.Start);
             if (entry.Dtype == "F8_E4M3")

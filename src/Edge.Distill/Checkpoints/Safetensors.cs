@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -9,9 +9,11 @@ namespace Edge.Distill.Checkpoints;
 
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header naming each
-/// tensor's dtype, shape and byte range, then the raw tensor bytes. Reading is memory-mapped and
-/// per tensor, so a checkpoint far larger than memory converts one tensor at a time; F32, F16,
-/// BF16 and F8_E4M3 (DeepSeek-V3's fp8) are converted to float32 on read.
+/// tensor's dtype, shape and byte range, then the raw tensor bytes. Reading is per tensor, by
+/// positioned reads in chunks converted as they arrive, so a checkpoint far larger than memory
+/// converts one tensor at a time and the file's pages never count against the process (a memory
+/// map would keep every page it touched resident); F32, F16, BF16 and F8_E4M3 (DeepSeek-V3's fp8)
+/// are converted to float32 on read.
 /// </summary>
 internal sealed class Safetensors : IDisposable
 {
@@ -22,15 +24,15 @@ internal sealed class Safetensors : IDisposable
 
     private static readonly Dictionary<string, int> ElementBytes = new() { ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["F8_E4M3"] = 1 };
 
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
+    private const int ChunkBytes = 8 << 20;
+
+    private readonly SafeFileHandle _file;
     private readonly long _dataStart;
 
-    private Safetensors(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, long dataStart, Dictionary<string, Entry> entries)
+    private Safetensors(string path, SafeFileHandle file, long dataStart, Dictionary<string, Entry> entries)
     {
         Path = path;
-        _map = map;
-        _view = view;
+        _file = file;
         _dataStart = dataStart;
         Entries = entries;
     }
@@ -45,15 +47,16 @@ internal sealed class Safetensors : IDisposable
         long length = new FileInfo(path).Length;
         if (length < 8)
             throw new InvalidDataException($"{path} is not a safetensors file ({length} bytes).");
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        var view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         try
         {
-            ulong headerLength = view.ReadUInt64(0);
+            Span<byte> lengthBytes = stackalloc byte[8];
+            ReadExactly(file, lengthBytes, 0);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
             if (headerLength > (ulong)length - 8 || headerLength > 100_000_000)
                 throw new InvalidDataException($"{path} is not a safetensors file (header length {headerLength}, file {length} bytes).");
             var headerBytes = new byte[headerLength];
-            view.ReadArray(8, headerBytes, 0, headerBytes.Length);
+            ReadExactly(file, headerBytes, 8);
             long dataStart = 8 + (long)headerLength;
             var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
             JsonDocument header;
@@ -84,62 +87,70 @@ internal sealed class Safetensors : IDisposable
                     entries[item.Name] = entry;
                 }
             }
-            return new Safetensors(path, map, view, dataStart, entries);
+            return new Safetensors(path, file, dataStart, entries);
         }
         catch
         {
-            view.Dispose();
-            map.Dispose();
+            file.Dispose();
             throw;
         }
     }
 
-    /// <summary>A tensor as float32, converted from its stored dtype.</summary>
+    /// <summary>A tensor as float32, converted from its stored dtype chunk by chunk (no copy of the stored bytes is held).</summary>
     public float[] ReadFloats(string name)
     {
         var entry = Entries[name];
-        var bytes = new byte[entry.End - entry.Start];
-        _view.ReadArray(_dataStart + entry.Start, bytes, 0, bytes.Length);
-        return ToFloats(bytes, entry.Dtype);
+        int size = ElementBytes[entry.Dtype];
+        var values = new float[entry.Elements];
+        var buffer = new byte[Math.Min(ChunkBytes, entry.End - entry.Start)];
+        int perChunk = ChunkBytes / size;
+        for (long done = 0; done < values.Length; done += perChunk)
+        {
+            int count = (int)Math.Min(perChunk, values.Length - done);
+            var bytes = buffer.AsSpan(0, count * size);
+            ReadExactly(_file, bytes, _dataStart + entry.Start + done * size);
+            Convert(bytes, entry.Dtype, values.AsSpan((int)done, count));
+        }
+        return values;
     }
 
-    public static float[] ToFloats(ReadOnlySpan<byte> bytes, string dtype)
+    private static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset)
+    {
+        while (buffer.Length > 0)
+        {
+            int read = RandomAccess.Read(file, buffer, offset);
+            if (read == 0)
+                throw new InvalidDataException("the safetensors file ended early (truncated while being read?).");
+            buffer = buffer[read..];
+            offset += read;
+        }
+    }
+
+    private static void Convert(ReadOnlySpan<byte> bytes, string dtype, Span<float> values)
     {
         switch (dtype)
         {
             case "F32":
-                return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
+                break;
             case "F16":
-            {
-                var values = new float[bytes.Length / 2];
                 for (int i = 0; i < values.Length; i++)
                     values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]);
-                return values;
-            }
+                break;
             case "BF16":
-            {
-                var values = new float[bytes.Length / 2];
                 for (int i = 0; i < values.Length; i++)
                     values[i] = BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16);
-                return values;
-            }
+                break;
             case "F8_E4M3":
-            {
-                var values = new float[bytes.Length];
                 for (int i = 0; i < values.Length; i++)
                     values[i] = Float8E4M3.Values[bytes[i]];
-                return values;
-            }
+                break;
             default:
                 throw new InvalidDataException($"dtype {dtype} is not supported.");
         }
     }
 
-    public void Dispose()
-    {
-        _view.Dispose();
-        _map.Dispose();
-    }
+    public void Dispose() => _file.Dispose();
 
     /// <summary>Reads every tensor of a file as float32 (our own small checkpoints).</summary>
     public static Dictionary<string, (long[] Shape, float[] Data)> Read(string path)

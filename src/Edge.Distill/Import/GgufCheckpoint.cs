@@ -44,6 +44,7 @@ internal sealed class GgufCheckpoint : Checkpoints.ICheckpointWeights
                 return data;
         }
         var info = Info(name);
+        TensorMemory.BeforeRead(info.Elements * sizeof(float));
         var values = _gguf.ReadFloats(info);
         Read?.Invoke(info.Bytes);
         _recent.AddFirst((name, values));

@@ -92,23 +92,29 @@ internal static class HuggingFaceImporter
             File.WriteAllText(Path.Combine(staging, GenAiConfig.FileName), ModelPackage.Serialize(PackageExporter.GenAi(shape, CacheLayout.Shared)));
 
             var manifest = ModelPackage.WriteManifest(staging, listed => Describe(config, shape, request, listed, source));
-            manifest = PackageExporter.WithSmokeTest(staging, manifest);
-
-            if (Directory.Exists(request.Out))
-                Directory.Delete(request.Out, recursive: true);
             if (request.Quantization is { } plan)
             {
-                var (quantized, _) = PackageQuantizer.Quantize(staging, request.Out, plan);
+                // Only the package that ships is loaded for its smoke test: loading the fp32 staging
+                // copy too would need all of its weights in memory (7 GB at 1.5B, 28 GB at 7B).
+                string quantizedStaging = request.Out + ".quantizing";
+                var (quantized, _) = PackageQuantizer.Quantize(staging, quantizedStaging, plan);
                 Directory.Delete(staging, recursive: true);
-                return quantized;
+                staging = quantizedStaging;
+                manifest = quantized;
             }
+            else
+            {
+                manifest = PackageExporter.WithSmokeTest(staging, manifest);
+            }
+            if (Directory.Exists(request.Out))
+                Directory.Delete(request.Out, recursive: true);
             Directory.Move(staging, request.Out);
             return manifest;
         }
         catch
         {
-            if (Directory.Exists(staging))
-                Directory.Delete(staging, recursive: true);
+            foreach (string partial in new[] { staging, request.Out + ".quantizing" }.Where(Directory.Exists))
+                Directory.Delete(partial, recursive: true);
             throw;
         }
     }

@@ -20,6 +20,7 @@ internal sealed class InitializerReader(string directory) : IDisposable
         if (!IsExternal(tensor))
             return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
         var (file, offset, length) = Locate(tensor);
+        Checkpoints.TensorMemory.BeforeRead(length);
         var values = new float[length / sizeof(float)];
         file.Position = offset;
         const int chunk = 4 << 20; // floats per read: spans of bytes stop at 2 GB

@@ -26,6 +26,9 @@ public sealed record BenchmarkReport
     public required int PromptTokens { get; init; }
     public required int GeneratedTokens { get; init; }
     public required double TimeToFirstTokenMs { get; init; }
+
+    /// <summary>Prompt tokens over the time to the first token: the prompt's prefill plus one LM head and sampling.</summary>
+    public double PrefillTokensPerSecond => PromptTokens / (TimeToFirstTokenMs / 1000);
     public required double DecodeTokensPerSecond { get; init; }
     public required IReadOnlyList<ConcurrencyResult> Concurrency { get; init; }
     public required double EngineStepMs { get; init; }

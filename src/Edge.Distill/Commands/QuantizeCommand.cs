@@ -18,10 +18,11 @@ internal static class QuantizeCommand
             Description = "weight-only (MatMulNBits, activations fp32), qdq (int8 only: per-channel weights through DequantizeLinear + MatMul) or dynamic (int8 only: DynamicQuantizeLinear + MatMulInteger, integer products; per-tensor activation scales, check perplexity).",
             DefaultValueFactory = _ => "weight-only",
         };
+        var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level for int8/int4: 0 (fp32 activations) or 4 (int8 activations: ONNX Runtime's integer dot-product kernels).", DefaultValueFactory = _ => 0 };
         var calibration = new Option<string?>("--calibration") { Description = "Calibration shards: needed only by activation quantization and GPTQ, which this quantizer does not do (refused)." };
         var command = new Command("quantize", "Quantize a package's weights to INT8 or INT4 through ONNX Runtime's MatMulNBits, or to dynamic INT8 through MatMulInteger.")
         {
-            input, output, mode, block, method, scheme, calibration,
+            input, output, mode, block, method, scheme, accuracy, calibration,
         };
         command.SetAction(result =>
         {
@@ -48,9 +49,11 @@ internal static class QuantizeCommand
             };
             if (result.GetValue(calibration) is not null)
                 throw new ArgumentException("--calibration is not used: weights are quantized round-to-nearest without calibration data (GPTQ-style error compensation is not implemented).");
+            if (result.GetValue(accuracy) is not (0 or 4))
+                throw new ArgumentException($"--accuracy-level must be 0 or 4, not {result.GetValue(accuracy)}.");
             if (result.GetValue(block) is not (16 or 32 or 64 or 128))
                 throw new ArgumentException($"--block-size must be 16, 32, 64 or 128, not {result.GetValue(block)}.");
-            var (manifest, summary) = PackageQuantizer.Quantize(result.GetValue(input)!, result.GetValue(output)!, new QuantizationPlan(bits, result.GetValue(block), range, chosenScheme));
+            var (manifest, summary) = PackageQuantizer.Quantize(result.GetValue(input)!, result.GetValue(output)!, new QuantizationPlan(bits, result.GetValue(block), range, chosenScheme, AccuracyLevel: result.GetValue(accuracy)));
             long before = Directory.EnumerateFiles(result.GetValue(input)!).Sum(f => new FileInfo(f).Length);
             long after = manifest.Files.Sum(f => f.Bytes);
             Console.WriteLine($"Wrote {result.GetValue(output)}: {summary.Description}.");

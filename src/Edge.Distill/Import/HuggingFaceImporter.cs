@@ -15,6 +15,9 @@ internal sealed record ImportRequest(string From, string Out, QuantizationPlan? 
 {
     /// <summary>No --quantize given: a GGUF keeps the precision its weights are stored in (Q4_0 as int4, Q8_0 as int8); a Hugging Face folder stays fp32.</summary>
     public bool QuantizeAsStored { get; init; }
+
+    /// <summary>MatMulNBits accuracy_level for the quantized package (0 or 4).</summary>
+    public int AccuracyLevel { get; init; }
 }
 
 /// <summary>
@@ -94,6 +97,7 @@ internal static class HuggingFaceImporter
             var manifest = ModelPackage.WriteManifest(staging, listed => Describe(config, shape, request, listed, source));
             if (request.Quantization is { } plan)
             {
+                plan = plan with { AccuracyLevel = request.AccuracyLevel };
                 // Only the package that ships is loaded for its smoke test: loading the fp32 staging
                 // copy too would need all of its weights in memory (7 GB at 1.5B, 28 GB at 7B).
                 string quantizedStaging = request.Out + ".quantizing";

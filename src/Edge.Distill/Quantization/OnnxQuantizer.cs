@@ -32,7 +32,12 @@ internal enum QuantizationScheme
 /// Weight-only: a matrix whose values already lie on a block-32 grid of <see cref="Bits"/> (one imported
 /// from GGUF Q4_0 or Q8_0) is written in that grid's MatMulNBits form, bit for bit, instead of re-quantized.
 /// </param>
-internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly, bool KeepExactBlocks = false);
+/// <param name="AccuracyLevel">
+/// MatMulNBits' accuracy_level: 0 leaves the kernel's choice (fp32 activations on CPU), 4 lets it
+/// quantize activations to int8 per block and use integer dot products (AVX2/AVX-512 VNNI, NEON
+/// dot product/i8mm), which is where ONNX Runtime's fast CPU paths are.
+/// </param>
+internal sealed record QuantizationPlan(int Bits, int BlockSize, RangeMethod Method, QuantizationScheme Scheme = QuantizationScheme.WeightOnly, bool KeepExactBlocks = false, int AccuracyLevel = 0);
 
 /// <summary>What a quantization did, for the manifest and the report.</summary>
 internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeightsKept, string Description);
@@ -138,12 +143,12 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         {
             QuantizationScheme.Dynamic => $"dynamic INT8 (DynamicQuantizeLinear + MatMulInteger: uint8 activations per tensor per call, int8 weights per output channel, symmetric, {range} range)",
             QuantizationScheme.Qdq => $"QDQ INT8 weights (DequantizeLinear per output channel + MatMul, symmetric, {range} range)",
-            _ => $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {range} range)",
+            _ => $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {range} range, accuracy_level {plan.AccuracyLevel})",
         }
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
             "tied embedding / LM head INT8 per row (per 256 of a wider row); router, norms and MLA up-projections fp32" +
-            (plan.Scheme == QuantizationScheme.Dynamic ? "" : "; activations fp32");
+            (plan.Scheme == QuantizationScheme.Dynamic || plan is { Scheme: QuantizationScheme.WeightOnly, AccuracyLevel: 4 } ? "" : "; activations fp32");
         return new QuantizationSummary(quantized, floatsKept, description);
     }
 
@@ -246,7 +251,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
     private NodeProto MatMulNBits(string input, string quantized, string output, QuantizedMatrix q)
     {
         var node = Node("MatMulNBits", [input, quantized, quantized + ".scales"], [output],
-            ("K", (long)q.K), ("N", (long)q.N), ("bits", (long)q.Bits), ("block_size", (long)q.BlockSize));
+            ("K", (long)q.K), ("N", (long)q.N), ("bits", (long)q.Bits), ("block_size", (long)q.BlockSize), ("accuracy_level", (long)plan.AccuracyLevel));
         node.Domain = MicrosoftDomain;
         return node;
     }

@@ -1,5 +1,3 @@
-using System.Collections;
-using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace Edge.Distill.Checkpoints;
@@ -7,10 +5,10 @@ namespace Edge.Distill.Checkpoints;
 /// <summary>
 /// The weights of a Hugging Face folder (model.safetensors, or shards listed by
 /// model.safetensors.index.json) as float32 tensors by name, read one at a time on access from
-/// memory-mapped files. DeepSeek-V3's fp8 weights are dequantized exactly with their
+/// the files (positioned reads, no memory map). DeepSeek-V3's fp8 weights are dequantized exactly with their
 /// <c>weight_scale_inv</c> block scales, which are not themselves listed.
 /// </summary>
-internal sealed class HuggingFaceWeights : ICheckpointWeights, IDisposable
+internal sealed class HuggingFaceWeights : CheckpointWeights, IDisposable
 {
     public const string SingleFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";
@@ -110,7 +108,7 @@ internal sealed class HuggingFaceWeights : ICheckpointWeights, IDisposable
             throw new InvalidDataException($"'{name}{ScaleSuffix}' has shape [{string.Join(", ", scale.Entry.Shape)}]; {_fp8Block}x{_fp8Block} blocks of [{string.Join(", ", entry.Shape)}] need [{string.Join(", ", expected)}].");
     }
 
-    public (long[] Shape, float[] Data) this[string key]
+    public override (long[] Shape, float[] Data) this[string key]
     {
         get
         {
@@ -142,31 +140,14 @@ internal sealed class HuggingFaceWeights : ICheckpointWeights, IDisposable
         }
     }
 
-    public long[] ShapeOf(string key) => _tensors[key].Entry.Shape;
+    public override long[] ShapeOf(string key) => _tensors[key].Entry.Shape;
 
-    public IEnumerable<string> Keys => _tensors.Keys;
+    public override IEnumerable<string> Keys => _tensors.Keys;
 
-    public IEnumerable<(long[] Shape, float[] Data)> Values => Keys.Select(k => this[k]);
 
-    public int Count => _tensors.Count;
+    public override int Count => _tensors.Count;
 
-    public bool ContainsKey(string key) => _tensors.ContainsKey(key);
-
-    public bool TryGetValue(string key, [MaybeNullWhen(false)] out (long[] Shape, float[] Data) value)
-    {
-        if (!_tensors.ContainsKey(key))
-        {
-            value = default;
-            return false;
-        }
-        value = this[key];
-        return true;
-    }
-
-    public IEnumerator<KeyValuePair<string, (long[] Shape, float[] Data)>> GetEnumerator() =>
-        Keys.Select(k => new KeyValuePair<string, (long[] Shape, float[] Data)>(k, this[k])).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    public override bool ContainsKey(string key) => _tensors.ContainsKey(key);
 
     public void Dispose()
     {

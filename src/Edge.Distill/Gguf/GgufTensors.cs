@@ -16,7 +16,7 @@ internal sealed class GgufTensors(GgufWriter gguf, IReadOnlyDictionary<string, (
     }
 
     /// <summary>A tensor's shape without reading it (a Hugging Face folder knows it from the header).</summary>
-    public long[] Shape(string hfName) => weights is Checkpoints.ICheckpointWeights lazy && lazy.ContainsKey(hfName) ? lazy.ShapeOf(hfName) : this[hfName].Shape;
+    public long[] Shape(string hfName) => weights is Checkpoints.CheckpointWeights lazy && lazy.ContainsKey(hfName) ? lazy.ShapeOf(hfName) : this[hfName].Shape;
 
     /// <summary>Copies a tensor under a new name; it is read only when the file is written.</summary>
     public void Copy(string ggufName, string hfName) => Add(ggufName, Shape(hfName), () => this[hfName].Data);

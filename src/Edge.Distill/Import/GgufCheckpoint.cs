@@ -1,6 +1,4 @@
 using Edge.Distill.Checkpoints;
-using System.Collections;
-using System.Diagnostics.CodeAnalysis;
 using Edge.Distill.Gguf;
 using Edge.Distill.Modeling;
 
@@ -12,7 +10,7 @@ namespace Edge.Distill.Import;
 /// stacked experts split per expert. Each tensor is read and dequantized to float32 on access;
 /// the last few stacked expert tensors are kept, since every expert reads its slice of them.
 /// </summary>
-internal sealed class GgufCheckpoint : Checkpoints.ICheckpointWeights
+internal sealed class GgufCheckpoint : CheckpointWeights
 {
     private readonly GgufReader _gguf;
     private readonly Dictionary<string, (long[] Shape, Func<float[]> Read)> _tensors = new(StringComparer.Ordinal);
@@ -196,31 +194,14 @@ internal sealed class GgufCheckpoint : Checkpoints.ICheckpointWeights
         return kvB;
     }
 
-    public (long[] Shape, float[] Data) this[string key] => (_tensors[key].Shape, _tensors[key].Read());
+    public override (long[] Shape, float[] Data) this[string key] => (_tensors[key].Shape, _tensors[key].Read());
 
-    public IEnumerable<string> Keys => _tensors.Keys;
+    public override IEnumerable<string> Keys => _tensors.Keys;
 
-    public IEnumerable<(long[] Shape, float[] Data)> Values => Keys.Select(k => this[k]);
 
-    public int Count => _tensors.Count;
+    public override int Count => _tensors.Count;
 
-    public bool ContainsKey(string key) => _tensors.ContainsKey(key);
+    public override bool ContainsKey(string key) => _tensors.ContainsKey(key);
 
-    public long[] ShapeOf(string key) => _tensors[key].Shape;
-
-    public bool TryGetValue(string key, [MaybeNullWhen(false)] out (long[] Shape, float[] Data) value)
-    {
-        if (!_tensors.ContainsKey(key))
-        {
-            value = default;
-            return false;
-        }
-        value = this[key];
-        return true;
-    }
-
-    public IEnumerator<KeyValuePair<string, (long[] Shape, float[] Data)>> GetEnumerator() =>
-        Keys.Select(k => new KeyValuePair<string, (long[] Shape, float[] Data)>(k, this[k])).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    public override long[] ShapeOf(string key) => _tensors[key].Shape;
 }

@@ -58,7 +58,7 @@ internal static class HuggingFaceImporter
     /// files carried over, the manifest with its provenance and smoke test, then quantized when asked.
     /// Written beside the output and moved into place, so a failure leaves nothing behind.
     /// </summary>
-    internal static ModelManifest WritePackage(HuggingFaceConfig config, ICheckpointWeights weights, string files, ModelSource source, ImportRequest request)
+    internal static ModelManifest WritePackage(HuggingFaceConfig config, CheckpointWeights weights, string files, ModelSource source, ImportRequest request)
     {
         var tokenizer = ModelTokenizer.Load(files); // refuses a tokenizer the runtime cannot run, before any conversion
         if (tokenizer.VocabularySize > config.VocabSize)
@@ -135,7 +135,7 @@ internal static class HuggingFaceImporter
         return end > 0 && int.TryParse(name.AsSpan(prefix.Length, end - prefix.Length), out int layer) && layer >= layers;
     }
 
-    private static void CheckTensors(HuggingFaceConfig config, ICheckpointWeights weights)
+    private static void CheckTensors(HuggingFaceConfig config, CheckpointWeights weights)
     {
         var expected = ExpectedTensors.For(config);
         var missing = expected.Keys.Where(k => !weights.ContainsKey(k)).ToList();

@@ -30,7 +30,7 @@ const row = (name, a, b, unit) => console.log(`| ${name} | ${a.toFixed(1)} ${uni
 console.log(`threads ${process.argv[5]}, prompt ${ours.prompt_tokens} tokens, ${ours.generated_tokens} generated, median of ${process.argv[6]} runs; ${ours.machine}`);
 console.log("| measure | deepseek-edge | llama.cpp | ratio (ours / llama.cpp) |");
 console.log("|---|---:|---:|---:|");
-row("prefill", ours.prompt_tokens / (ours.time_to_first_token_ms / 1000), llama.prefillTokensPerSecond, "tok/s");
+row("prefill", ours.prefill_tokens_per_second, llama.prefillTokensPerSecond, "tok/s");
 row("decode", ours.decode_tokens_per_second, llama.decodeTokensPerSecond, "tok/s");
 row("time to first token", ours.time_to_first_token_ms, llama.timeToFirstTokenMs, "ms");
 row("peak RSS (whole process)", oursRss, llamaRss, "MiB");

@@ -1,6 +1,6 @@
 // llama.cpp's speed on a GGUF, measured as deepseek-edge bench measures ours: reads
 // {model, promptTokens, generate, runs, threads, contextSize} as JSON on stdin; for each run,
-// one fresh sequence evaluates a prompt of `promptTokens` token ids in one batch (prefill),
+// one fresh sequence evaluates the same `promptTokens`-token prompt as ours in one batch (prefill),
 // then generates `generate` tokens greedily one at a time (decode). Writes the medians:
 // {"prefillTokensPerSecond", "decodeTokensPerSecond", "timeToFirstTokenMs", "runs": [...]}.
 // Uses node-llama-cpp's prebuilt CPU binaries; never builds llama.cpp.
@@ -19,9 +19,12 @@ const context = await model.createContext({
   threads: request.threads ?? 2,
   sequences: 1,
 });
-// Ordinary ids from the middle of the vocabulary, fixed, so every run and every engine sees the same prompt.
-const vocabulary = model.tokens.count ?? 32000;
-const prompt = Array.from({ length: promptTokens }, (_, i) => 1000 + ((i * 7919) % Math.max(1, vocabulary - 2000)));
+// The text deepseek-edge bench repeats (Edge.Runtime's EngineBenchmark.FixedPrompt), tokenized by the
+// GGUF's own tokenizer: with the same tokenizer both engines see the same ids.
+const text = "The conveyor on line three stopped at 14:32 after the pressure sensor reported 4.7 bar. ";
+const prompt = [];
+while (prompt.length < promptTokens) prompt.push(...model.tokenize(text));
+prompt.length = promptTokens;
 
 const measured = [];
 for (let run = 0; run < runs + 1; run++) { // the first run warms caches and is not counted

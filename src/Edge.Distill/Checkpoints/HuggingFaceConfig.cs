@@ -123,9 +123,8 @@ internal sealed record HuggingFaceConfig(string ModelType, DeepSeekV3Config? Dee
         }
         int hidden = Int(root, "hidden_size"), heads = Int(root, "num_attention_heads");
         int kvHeads = Int(root, "num_key_value_heads", heads);
-        Require(hidden > 0 && heads > 0 && kvHeads > 0 && heads % kvHeads == 0, "num_attention_heads must be a positive multiple of num_key_value_heads.");
+        Require(heads > 0, "num_attention_heads must be positive.");
         int headDim = root.TryGetProperty("head_dim", out var hd) && hd.ValueKind == JsonValueKind.Number ? hd.GetInt32() : hidden / heads;
-        Require(headDim > 0 && headDim % 2 == 0, "the head dimension must be even (RoPE rotates pairs).");
         var dense = new DenseDecoderConfig
         {
             ModelType = modelType,
@@ -146,7 +145,7 @@ internal sealed record HuggingFaceConfig(string ModelType, DeepSeekV3Config? Dee
             EosTokenIds = EosList(root),
             PadTokenId = root.TryGetProperty("pad_token_id", out var pad) && pad.ValueKind == JsonValueKind.Number ? pad.GetInt32() : null,
         };
-        Require(dense.VocabSize > 0 && dense.IntermediateSize > 0 && dense.NumHiddenLayers > 0 && dense.MaxPositionEmbeddings > 0, "sizes must be positive.");
+        dense.Validate("config.json");
         return new HuggingFaceConfig(modelType, null, dense, 128, 0);
     }
 

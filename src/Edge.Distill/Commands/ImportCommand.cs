@@ -19,7 +19,7 @@ internal static class ImportCommand
         var context = new Option<int>("--context") { Description = "Positions the package serves (every batch slot reserves them); capped at the config's max_position_embeddings.", DefaultValueFactory = _ => 4096 };
         var name = new Option<string>("--name") { Description = "Model name in the manifest.", DefaultValueFactory = _ => HuggingFaceImporter.DefaultName };
         var version = new Option<string>("--version") { Description = "Model version in the manifest.", DefaultValueFactory = _ => "0.1.0" };
-        var command = new Command("import", $"Import a Hugging Face checkpoint ({string.Join(", ", HuggingFaceConfig.ModelTypes)}) as a model package.") { from, output, quantize, accuracy, context, name, version };
+        var command = new Command("import", $"Import a Hugging Face checkpoint ({string.Join(", ", HuggingFaceConfig.ModelTypes)}) or a GGUF file ({string.Join(", ", GgufConfig.Architectures)}) as a model package.") { from, output, quantize, accuracy, context, name, version };
         command.SetAction(result =>
         {
             if (result.GetValue(context) is < 16 or > 1 << 20)

@@ -45,15 +45,22 @@ internal static class GgmlCodec
 
     public static float[] Decode(ReadOnlySpan<byte> data, GgmlType type, long elements)
     {
-        var (blockElements, blockBytes) = GgmlTypes.Block(type);
-        long blocks = elements / blockElements;
-        if (elements % blockElements != 0 || data.Length != blocks * blockBytes)
-            throw new InvalidDataException($"{data.Length} bytes are not {elements} elements of {type}.");
         var output = new float[elements];
-        for (long b = 0; b < blocks; b++)
+        Decode(data, type, output);
+        return output;
+    }
+
+    /// <summary>Decodes whole blocks into <paramref name="output"/>, which must hold exactly what the bytes encode.</summary>
+    public static void Decode(ReadOnlySpan<byte> data, GgmlType type, Span<float> output)
+    {
+        var (blockElements, blockBytes) = GgmlTypes.Block(type);
+        int blocks = output.Length / blockElements;
+        if (output.Length % blockElements != 0 || data.Length != (long)blocks * blockBytes)
+            throw new InvalidDataException($"{data.Length} bytes are not {output.Length} elements of {type}.");
+        for (int b = 0; b < blocks; b++)
         {
-            var block = data.Slice(checked((int)(b * blockBytes)), blockBytes);
-            var y = output.AsSpan(checked((int)(b * blockElements)), blockElements);
+            var block = data.Slice(b * blockBytes, blockBytes);
+            var y = output.Slice(b * blockElements, blockElements);
             switch (type)
             {
                 case GgmlType.F32: y[0] = BinaryPrimitives.ReadSingleLittleEndian(block); break;
@@ -66,7 +73,6 @@ internal static class GgmlCodec
                 default: throw new InvalidDataException($"decoding {type} is not supported.");
             }
         }
-        return output;
     }
 
     /// <summary>Round to nearest even, as PyTorch converts float32 to bfloat16; NaN stays NaN.</summary>

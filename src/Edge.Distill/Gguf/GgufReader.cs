@@ -16,6 +16,11 @@ internal sealed class GgufReader : IDisposable
     }
 
     private const long MaxCount = 10_000_000;
+
+    /// <summary>Longer than any token, key or chat template; a hostile length fails here, not in an allocation.</summary>
+    private const long MaxStringBytes = 16 << 20;
+
+    private const int ChunkBytes = 8 << 20;
     private readonly FileStream _file;
     private readonly long _dataStart;
 
@@ -62,6 +67,8 @@ internal sealed class GgufReader : IDisposable
             {
                 Need(8, "a string length");
                 long size = checked((long)reader.ReadUInt64());
+                if (size > MaxStringBytes)
+                    throw new InvalidDataException($"{Where()}: a string of {size} bytes (more than {MaxStringBytes}) is not a plausible GGUF value.");
                 Need(size, "a string");
                 return Encoding.UTF8.GetString(reader.ReadBytes((int)size));
             }
@@ -96,7 +103,9 @@ internal sealed class GgufReader : IDisposable
                 long count = checked((long)reader.ReadUInt64());
                 if (!Enum.IsDefined(element) || element == GgufValueType.Array)
                     throw new InvalidDataException($"{Where()}: arrays of GGUF value type {(uint)element} are not supported.");
-                Need(count, "an array"); // every element takes at least one byte
+                if (count > MaxCount)
+                    throw new InvalidDataException($"{Where()}: an array of {count} values is not a plausible GGUF value.");
+                Need(count * MinimumBytes(element), "an array");
                 return element switch
                 {
                     GgufValueType.String => new GgufValue(type, Enumerable.Range(0, (int)count).Select(_ => ReadString()).ToArray(), element),
@@ -143,7 +152,7 @@ internal sealed class GgufReader : IDisposable
                 long bytes = GgmlTypes.ByteSize((GgmlType)type, shape[^1], elements);
                 if (offset % alignment != 0)
                     throw new InvalidDataException($"{path}: tensor '{name}' starts at offset {offset}, not a multiple of the alignment {alignment}.");
-                if (dataStart + offset + bytes > length || dataStart + offset < dataStart)
+                if (offset > length - dataStart || bytes > length - dataStart - offset) // compared without an overflowing sum
                     throw new InvalidDataException($"{path}: truncated: tensor '{name}' needs bytes up to {dataStart + offset + bytes}; the file has {length}.");
                 if (!tensors.TryAdd(name, new TensorInfo(name, shape, (GgmlType)type, offset, bytes)))
                     throw new InvalidDataException($"{path}: tensor '{name}' is listed twice.");
@@ -162,6 +171,16 @@ internal sealed class GgufReader : IDisposable
         }
     }
 
+    /// <summary>The least bytes one array element of the type takes (a string: its 8-byte length).</summary>
+    private static long MinimumBytes(GgufValueType type) => type switch
+    {
+        GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
+        GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+        GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+        _ => 8,
+    };
+
+    /// <summary>A tensor's stored bytes as they are (for copying a tensor into another GGUF).</summary>
     public byte[] ReadBytes(TensorInfo tensor)
     {
         var bytes = new byte[tensor.Bytes];
@@ -174,7 +193,34 @@ internal sealed class GgufReader : IDisposable
     }
 
     /// <summary>A tensor dequantized to float32, in PyTorch's order.</summary>
-    public float[] ReadFloats(TensorInfo tensor) => GgmlCodec.Decode(ReadBytes(tensor), tensor.Type, tensor.Elements);
+    public float[] ReadFloats(TensorInfo tensor) => ReadFloats(tensor, 0, tensor.Elements);
+
+    /// <summary>
+    /// Elements [start, start + count) of a tensor, dequantized to float32 chunk by chunk (no copy of
+    /// the stored bytes is held, and a slice such as one expert of a stacked tensor reads only its own
+    /// bytes). The range must cover whole blocks, as whole rows do.
+    /// </summary>
+    public float[] ReadFloats(TensorInfo tensor, long start, long count)
+    {
+        var (blockElements, blockBytes) = GgmlTypes.Block(tensor.Type);
+        if (start < 0 || count < 0 || start > tensor.Elements - count || start % blockElements != 0 || count % blockElements != 0)
+            throw new ArgumentOutOfRangeException(nameof(start), $"elements [{start}, {start} + {count}) are not whole {tensor.Type} blocks of '{tensor.Name}'.");
+        var values = new float[count];
+        int blocksPerChunk = Math.Max(1, ChunkBytes / blockBytes);
+        var buffer = new byte[(int)Math.Min((long)blocksPerChunk * blockBytes, count / blockElements * blockBytes)];
+        for (long block = 0, blocks = count / blockElements; block < blocks; block += blocksPerChunk)
+        {
+            int chunk = (int)Math.Min(blocksPerChunk, blocks - block);
+            var bytes = buffer.AsSpan(0, chunk * blockBytes);
+            lock (_file)
+            {
+                _file.Position = _dataStart + tensor.Offset + (start / blockElements + block) * blockBytes;
+                _file.ReadExactly(bytes);
+            }
+            GgmlCodec.Decode(bytes, tensor.Type, values.AsSpan((int)(block * blockElements), chunk * blockElements));
+        }
+        return values;
+    }
 
     public GgufValue? Get(string key) => Metadata.TryGetValue(key, out var v) ? v : null;
 

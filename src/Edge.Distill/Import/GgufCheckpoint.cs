@@ -7,14 +7,13 @@ namespace Edge.Distill.Import;
 /// <summary>
 /// A GGUF file's tensors under Hugging Face's names and shapes, the inverse of our GGUF writers:
 /// llama's q and k rows un-paired, DeepSeek's attn_k_b and attn_v_b merged back into kv_b_proj,
-/// stacked experts split per expert. Each tensor is read and dequantized to float32 on access;
-/// the last few stacked expert tensors are kept, since every expert reads its slice of them.
+/// stacked experts split per expert. Each tensor is read and dequantized to float32 on access,
+/// and each expert reads only its own rows of the stacked tensor, so nothing is cached.
 /// </summary>
 internal sealed class GgufCheckpoint : CheckpointWeights
 {
     private readonly GgufReader _gguf;
     private readonly Dictionary<string, (long[] Shape, Func<float[]> Read)> _tensors = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Name, float[] Data)> _recent = new();
 
     public GgufCheckpoint(GgufReader gguf, HuggingFaceConfig config)
     {
@@ -34,20 +33,14 @@ internal sealed class GgufCheckpoint : CheckpointWeights
     private GgufReader.TensorInfo Info(string name) =>
         _gguf.Tensors.TryGetValue(name, out var info) ? info : throw new InvalidDataException($"{_gguf.Path} has no tensor '{name}'.");
 
-    private float[] Load(string name)
+    /// <summary>Elements [start, start + count) of a GGUF tensor (all of it by default) as float32.</summary>
+    private float[] Load(string name, long start = 0, long? count = null)
     {
-        foreach (var (recentName, data) in _recent)
-        {
-            if (recentName == name)
-                return data;
-        }
         var info = Info(name);
-        TensorMemory.BeforeRead(info.Elements * sizeof(float));
-        var values = _gguf.ReadFloats(info);
-        Read?.Invoke(info.Bytes);
-        _recent.AddFirst((name, values));
-        if (_recent.Count > 3)
-            _recent.RemoveLast();
+        long elements = count ?? info.Elements;
+        TensorMemory.BeforeRead(elements * sizeof(float));
+        var values = _gguf.ReadFloats(info, start, elements);
+        Read?.Invoke(info.Bytes / (info.Elements / elements));
         return values;
     }
 
@@ -152,7 +145,7 @@ internal sealed class GgufCheckpoint : CheckpointWeights
                 for (int e = 0; e < c.NRoutedExperts; e++)
                 {
                     int expert = e;
-                    _tensors[$"{hf}mlp.experts.{e}.{name}.weight"] = (shape, () => Load(stacked).AsSpan((int)(expert * size), (int)size).ToArray());
+                    _tensors[$"{hf}mlp.experts.{e}.{name}.weight"] = (shape, () => Load(stacked, expert * size, size));
                 }
             }
             if (c.NSharedExperts > 0)

@@ -31,9 +31,10 @@ internal static class GgufConfig
         int vocabulary = (int)Int("vocab_size", gguf.Get("tokenizer.ggml.tokens")?.AsStrings().Length ?? 0);
         int hidden = (int)Int("embedding_length"), layers = (int)Int("block_count"), heads = (int)Int("attention.head_count");
         bool tied = !gguf.Tensors.ContainsKey("output.weight");
-        int? bos = gguf.Get("tokenizer.ggml.bos_token_id") is { } b ? (int)b.AsInteger() : null;
-        int? eos = gguf.Get("tokenizer.ggml.eos_token_id") is { } e ? (int)e.AsInteger() : null;
-        int? pad = gguf.Get("tokenizer.ggml.padding_token_id") is { } p ? (int)p.AsInteger() : null;
+        int? TokenId(string key) => gguf.Get(key) is { } id
+            ? id.AsInteger() is >= 0 and <= int.MaxValue and var v ? (int)v : throw new InvalidDataException($"{gguf.Path}: {key} = {id.AsInteger()} is not a token id.")
+            : null;
+        int? bos = TokenId("tokenizer.ggml.bos_token_id"), eos = TokenId("tokenizer.ggml.eos_token_id"), pad = TokenId("tokenizer.ggml.padding_token_id");
         int context = (int)Int("context_length");
         if (vocabulary <= 0 || hidden <= 0 || layers <= 0 || heads <= 0)
             throw new InvalidDataException($"{gguf.Path}: vocabulary, embedding_length, block_count and head_count must be positive.");
@@ -42,8 +43,6 @@ internal static class GgufConfig
         {
             int kvHeads = (int)Int("attention.head_count_kv", heads);
             int headDim = (int)Int("attention.key_length", hidden / heads);
-            if (kvHeads <= 0 || heads % kvHeads != 0 || headDim % 2 != 0)
-                throw new InvalidDataException($"{gguf.Path}: head counts {heads}/{kvHeads} or head size {headDim} are not a grouped-query layout.");
             var dense = new DenseDecoderConfig
             {
                 ModelType = arch,
@@ -64,6 +63,7 @@ internal static class GgufConfig
                 EosTokenIds = eos is int id ? [id] : [],
                 PadTokenId = pad,
             };
+            dense.Validate(gguf.Path);
             return new HuggingFaceConfig(arch, null, dense, 128, 0);
         }
 
@@ -83,7 +83,7 @@ internal static class GgufConfig
         {
             // llama.cpp's converter stores 0.1 x mscale_all_dim; DeepSeek's releases set mscale equal to it.
             double mscaleAllDim = Number("rope.scaling.yarn_log_multiplier", 0) / 0.1;
-            yarn = System.Text.Json.JsonDocument.Parse(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            var scaling = new System.Text.Json.Nodes.JsonObject
             {
                 ["type"] = "yarn",
                 ["factor"] = Number("rope.scaling.factor", 1),
@@ -92,7 +92,8 @@ internal static class GgufConfig
                 ["beta_slow"] = Number("rope.scaling.yarn_beta_slow", 1),
                 ["mscale"] = mscaleAllDim,
                 ["mscale_all_dim"] = mscaleAllDim,
-            }, DistillJsonContext.Default.DictionaryStringObject)).RootElement.Clone();
+            };
+            yarn = System.Text.Json.JsonDocument.Parse(scaling.ToJsonString()).RootElement.Clone();
         }
         var config = new DeepSeekV3Config
         {

@@ -198,8 +198,4 @@ public sealed record DeepSeekV3Config
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(DeepSeekV3Config))]
-[JsonSerializable(typeof(Dictionary<string, object>))]
-[JsonSerializable(typeof(double))]
-[JsonSerializable(typeof(long))]
-[JsonSerializable(typeof(string))]
 internal sealed partial class DistillJsonContext : JsonSerializerContext;

@@ -33,6 +33,25 @@ internal sealed record DenseDecoderConfig
 
     public int QueryGroups => NumAttentionHeads / NumKeyValueHeads;
 
+    /// <summary>
+    /// Refuses, naming it, a layout the exporters cannot build, whichever file it came from (config.json
+    /// or GGUF metadata): sizes that are not positive, heads that do not group, an odd head size, or
+    /// projections whose width passes what a tensor dimension can hold.
+    /// </summary>
+    /// <param name="source">Where the values came from, for the message.</param>
+    public void Validate(string source)
+    {
+        void Require(bool condition, string message)
+        {
+            if (!condition)
+                throw new InvalidDataException($"{source}: {message}");
+        }
+        Require(VocabSize > 0 && HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && MaxPositionEmbeddings > 0, "sizes must be positive.");
+        Require(NumAttentionHeads > 0 && NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0, "the attention heads must be a positive multiple of the key/value heads.");
+        Require(HeadDim > 0 && HeadDim % 2 == 0, "the head dimension must be even (RoPE rotates pairs).");
+        Require((long)NumAttentionHeads * HeadDim <= int.MaxValue && (long)VocabSize * HiddenSize <= int.MaxValue, "the projections are larger than one tensor can be.");
+    }
+
     /// <summary>RoPE inverse frequencies, with Llama 3.1's wavelength-dependent scaling when configured.</summary>
     public float[] InverseFrequencies()
     {

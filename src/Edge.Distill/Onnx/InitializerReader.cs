@@ -20,6 +20,8 @@ internal sealed class InitializerReader(string directory) : IDisposable
         if (!IsExternal(tensor))
             return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
         var (file, offset, length) = Locate(tensor);
+        if (length % sizeof(float) != 0)
+            throw new InvalidDataException($"initializer '{tensor.Name}' is float but holds {length} bytes, not whole floats.");
         Checkpoints.TensorMemory.BeforeRead(length);
         var values = new float[length / sizeof(float)];
         file.Position = offset;

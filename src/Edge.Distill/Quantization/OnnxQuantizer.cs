@@ -75,6 +75,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         var newNodes = new List<NodeProto>();
         var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
         int matMuls = 0, experts = 0, exact = 0;
+        bool tiedHead = false;
         long quantized = 0;
 
         foreach (var node in graph.Node)
@@ -84,6 +85,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
                 var q = embeddings.TryGetValue(table.Name, out var known) ? known : embeddings[table.Name] = QuantizeRows(table);
                 newNodes.Add(MatMulNBits(node.Input[0], Add(graph, table.Name + ".q8", q), node.Output[0], q));
                 replaced.Add(table.Name);
+                tiedHead = true;
                 matMuls++;
             }
             else if (node.OpType == "Gather" && Float2D(initializers, node.Input[0]) is { } embedding && Axis(node) == 0)
@@ -147,7 +149,8 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         }
             + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
             (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
-            "tied embedding / LM head INT8 per row (per 256 of a wider row); router, norms and MLA up-projections fp32" +
+            (embeddings.Count > 0 ? $"embedding table INT8 per row (per 256 of a wider row){(tiedHead ? ", shared with the tied LM head" : "")}; " : "") +
+            "router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic || plan is { Scheme: QuantizationScheme.WeightOnly, AccuracyLevel: 4 } ? "" : "; activations fp32");
         return new QuantizationSummary(quantized, floatsKept, description);
     }

@@ -57,7 +57,7 @@ public sealed class ExactBlockTests
     {
         var rows = new float[32];
         for (int i = 0; i < 32; i++)
-            rows[i] = (i - 16) * 0.125f; // on the Q4_0-like grid -2..1.875 of scale 0.125? codes -16.. are out of range
+            rows[i] = (i - 16) * 0.125f; // a grid of step 0.125 needs codes -16..15: too many for 4 bits
         Assert.IsNull(BlockQuantizer.TryExact(rows, 32, 1, 4), "codes -16..15 do not fit 4 bits");
         for (int i = 0; i < 32; i++)
             rows[i] = (i % 16 - 8) * 0.125f;

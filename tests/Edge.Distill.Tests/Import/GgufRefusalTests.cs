@@ -82,4 +82,23 @@ public sealed class GgufRefusalTests
     [TestMethod]
     public void AnUnsupportedArchitectureIsRefused() => AssertRefused(
         Variant("arch", b => { int at = b.AsSpan().IndexOf("qwen2"u8); "gemma"u8.CopyTo(b.AsSpan(at)); }), "general.architecture 'gemma' is not supported");
+
+    /// <summary>The first metadata key's length (right after the 24-byte header) claims a terabyte.</summary>
+    [TestMethod]
+    public void AHugeStringLengthIsRefusedBeforeAnyAllocation() => AssertRefused(
+        Variant("string", b => BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(24), 1UL << 40)), "is not a plausible GGUF value");
+
+    /// <summary>The token list's element count (after its key, value type and element type) claims 10^12 entries.</summary>
+    [TestMethod]
+    public void AHugeArrayCountIsRefusedBeforeAnyAllocation() => AssertRefused(
+        Variant("array", b =>
+        {
+            int key = b.AsSpan().IndexOf("tokenizer.ggml.tokens"u8);
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(key + "tokenizer.ggml.tokens".Length + 8), 1_000_000_000_000UL);
+        }), "is not a plausible GGUF value");
+
+    /// <summary>A tensor offset so large that offset + size would wrap around a 64-bit sum.</summary>
+    [TestMethod]
+    public void AnOffsetThatWouldOverflowIsRefused() => AssertRefused(
+        Variant("offset", b => BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(FirstTensorTypeOffset(b, out _) + 4), (long.MaxValue / 32 - 1) * 32)), "truncated");
 }

@@ -88,8 +88,17 @@ internal sealed class BundleServer : IAsyncDisposable
                 context.Response.Abort();
                 continue;
             }
-            await context.Response.OutputStream.WriteAsync(_bundle.AsMemory((int)from, (int)(to - from + 1)));
-            context.Response.Close();
+            try
+            {
+                await context.Response.OutputStream.WriteAsync(_bundle.AsMemory((int)from, (int)(to - from + 1)));
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException)
+            {
+                // The client left mid-body (a daemon that refuses a download on a full disk does):
+                // that is the client's right, and the server serves the next request.
+                context.Response.Abort();
+            }
         }
     }
 

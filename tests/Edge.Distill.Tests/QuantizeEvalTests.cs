@@ -35,7 +35,10 @@ public sealed class QuantizeEvalTests
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(package.DecoderPath)).Graph;
         var nbits = graph.Node.Where(n => n.OpType == "MatMulNBits").ToList();
         Assert.IsTrue(nbits.Any(n => n.Attribute.Single(a => a.Name == "bits").I == bits), "the mode's bits are used");
-        Assert.IsTrue(nbits.Any(n => n.Input[1].Contains("experts", StringComparison.Ordinal)), "expert weights are quantized");
+        var experts = graph.Node.Where(n => n.OpType == "QMoE").ToList();
+        Assert.IsNotEmpty(experts, "the routed experts are quantized and stay sparse");
+        Assert.IsTrue(experts.All(n => n.Attribute.Single(a => a.Name == "expert_weight_bits").I == bits), "with the mode's bits");
+        Assert.IsFalse(graph.Node.Any(n => n.OpType == "MoE"), "no fp32 expert is left");
         Assert.IsFalse(graph.Node.Any(n => n.OpType == "MatMul" && graph.Initializer.Any(i => i.Name == n.Input[1] && i.Dims.Count == 2 && !i.Name.Contains("mlp.gate.", StringComparison.Ordinal))),
             "no 2-D fp32 MatMul weight is left but the router's");
         Assert.IsLessThan(new FileInfo(Path.Combine(s_fp32, "model.onnx")).Length * 0.6, new FileInfo(package.DecoderPath).Length);
@@ -65,7 +68,8 @@ public sealed class QuantizeEvalTests
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(package.DecoderPath)).Graph;
         var quantized = graph.Node.Where(n => n.OpType == quantizedOp).ToList();
         Assert.IsNotEmpty(quantized);
-        Assert.IsTrue(quantized.Any(n => n.Input.Any(i => i.Contains("experts", StringComparison.Ordinal))), "expert weights are quantized");
+        Assert.IsTrue(quantized.Any(n => n.Input.Any(i => i.Contains("shared_experts", StringComparison.Ordinal))), "shared expert weights are quantized");
+        Assert.IsTrue(graph.Node.Any(n => n.OpType == "QMoE") && graph.Node.All(n => n.OpType != "MoE"), "routed experts are quantized (QMoE, 8-bit blocks) and stay sparse");
         Assert.IsTrue(graph.Initializer.Any(i => i.DataType == (int)TensorProto.Types.DataType.Int8 && i.Dims.Count == 2), "weights are stored as int8");
         if (scheme == "dynamic")
             Assert.HasCount(quantized.Count, graph.Node.Where(n => n.OpType == "DynamicQuantizeLinear").ToList(), "each integer product quantizes its input");

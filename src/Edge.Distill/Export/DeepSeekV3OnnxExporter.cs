@@ -15,9 +15,8 @@ namespace Edge.Distill.Export;
 /// (kv_lora_rank wide) and the rotated RoPE key (qk_rope_head_dim wide), not per-head keys and
 /// values. Attention runs in the latent space: kv_b_proj is split into its key and value halves
 /// and absorbed into the query and the output, so the cache is never expanded.
-/// Routed experts are evaluated for every token and weighted by the router (zero for experts
-/// it did not pick); this is exact, and cheap at the sizes we ship, but does the work of all
-/// experts. A gather-based sparse dispatch is the next step for large expert counts.
+/// Routed experts run sparsely: ONNX Runtime's MoE operator evaluates only the experts each token
+/// picked, with the routing computed in the graph exactly as DeepSeek defines it.
 /// </remarks>
 internal sealed class DeepSeekV3OnnxExporter
 {
@@ -139,7 +138,6 @@ internal sealed class DeepSeekV3OnnxExporter
     private string Moe(string x, string prefix)
     {
         var c = _config;
-        int experts = c.NRoutedExperts;
         string flat = _g.Op("Reshape", [x, _g.Int64s(-1, c.HiddenSize)]);                        // [N, H]
 
         // Router: sigmoid (V3) or softmax (V2) scores; V3's correction bias only steers selection.
@@ -157,17 +155,18 @@ internal sealed class DeepSeekV3OnnxExporter
         }
         if (c.ScalesExpertWeights)
             weights = _g.Op("Mul", [weights, _g.Scalar(c.RoutedScalingFactor)]);
-        string routing = _g.Op("ScatterElements", [_d.Zeros(scores), chosen, weights], ("axis", 1L)); // [N, E], zero where not routed
 
-        // Every expert on every token in two 2-D MatMuls: the gate and up projections of all experts
-        // side by side ([H, 2 x E x I]), then the down projections stacked ([E x I, H]) after the
-        // routing weights scale each expert's activations, so that the MatMul's own sum over E x I
-        // is the weighted sum over experts. Two plain weights quantize as two MatMulNBits.
-        int width = experts * c.MoeIntermediateSize;
-        var gateUp = _g.OpWithOutputs("Split", [_g.Op("MatMul", [flat, ExpertGateUpWeights(prefix)]), _g.Int64s(width, width)], 2, ("axis", -1L));
-        string activations = _g.Op("Reshape", [_g.Op("Mul", [_d.Silu(gateUp[0]), gateUp[1]]), _g.Int64s(-1, experts, c.MoeIntermediateSize)]);
-        string weighted = _g.Op("Mul", [activations, _g.Op("Unsqueeze", [routing, _g.Int64s(2)])]);                    // [N, E, I]
-        string routed = _g.Op("MatMul", [_g.Op("Reshape", [weighted, _g.Int64s(-1, width)]), ExpertDownWeights(prefix)]); // [N, H]
+        // Only the chosen experts run, through ONNX Runtime's MoE operator: it groups the tokens of a
+        // step by expert, so each expert's weights are read once per step, whatever the batch. Its own
+        // router softmaxes logits and keeps the top k; handing it log(w) for the chosen experts and
+        // -1e30 elsewhere makes it pick exactly ours and mix with w / sum(w), and the product with
+        // sum(w) restores w: the routing (sigmoid or softmax, bias for choice only, groups, norm,
+        // scale) stays ours and exact. Its SwiGLU with alpha 1, beta 0 and no limit is SiLU(gate) x up.
+        string routerLogits = _g.Op("ScatterElements", [_g.Op("Sub", [_d.Zeros(scores), _g.Scalar(1e30f)]), chosen, _g.Op("Log", [weights])], ("axis", 1L));
+        string mixed = _g.MicrosoftOp("MoE", [flat, routerLogits, ExpertGateUpWeights(prefix), "", ExpertDownWeights(prefix)],
+            ("k", (long)c.NumExpertsPerTok), ("activation_type", "swiglu"), ("swiglu_fusion", 1L), ("normalize_routing_weights", 1L),
+            ("activation_alpha", 1f), ("activation_beta", 0f));
+        string routed = _g.Op("Mul", [mixed, _g.Op("ReduceSum", [weights, _g.Int64s(-1)], ("keepdims", 1L))]); // [N, H]
         routed = _g.Op("Reshape", [routed, _g.Op("Shape", [x])]);
         return _g.Op("Add", [routed, _d.Mlp(x, prefix + "shared_experts.")]);
     }
@@ -190,31 +189,32 @@ internal sealed class DeepSeekV3OnnxExporter
         return _g.Op("Reshape", [_g.Op("Where", [keep, grouped, _g.Scalar(0f)]), _g.Int64s(-1, c.NRoutedExperts)]);
     }
 
-    /// <summary>[H, 2 x E x I]: column e x I + i is expert e's gate row i, column (E + e) x I + i its up row i.</summary>
+    /// <summary>[E, 2 x I, H]: expert e's gate and up rows interleaved (gate i at 2i, up i at 2i + 1), as MoE's fused SwiGLU reads them.</summary>
     private string ExpertGateUpWeights(string prefix)
     {
-        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize, columns = 2 * experts * inner;
-        var combined = new float[hidden * columns];
+        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
+        var stacked = new float[(long)experts * 2 * inner * hidden];
         for (int e = 0; e < experts; e++)
         {
-            foreach (var (projection, offset) in new[] { ("gate_proj", 0), ("up_proj", experts * inner) })
+            var gate = _d[$"{prefix}experts.{e}.gate_proj.weight"].Data; // [I, H]
+            var up = _d[$"{prefix}experts.{e}.up_proj.weight"].Data;
+            var expert = stacked.AsSpan(e * 2 * inner * hidden, 2 * inner * hidden);
+            for (int i = 0; i < inner; i++)
             {
-                var weight = _d[$"{prefix}experts.{e}.{projection}.weight"].Data; // [I, H]
-                for (int i = 0; i < inner; i++)
-                    for (int h = 0; h < hidden; h++)
-                        combined[h * columns + offset + e * inner + i] = weight[i * hidden + h];
+                gate.AsSpan(i * hidden, hidden).CopyTo(expert[(2 * i * hidden)..]);
+                up.AsSpan(i * hidden, hidden).CopyTo(expert[((2 * i + 1) * hidden)..]);
             }
         }
-        return _g.Initializer($"{prefix}experts.gate_up_proj.weight_t", combined, hidden, columns);
+        return _g.Initializer($"{prefix}experts.gate_up_proj.weight", stacked, experts, 2 * inner, hidden);
     }
 
-    /// <summary>[E x I, H]: row e x I + i is column i of expert e's down projection.</summary>
+    /// <summary>[E, H, I]: each expert's down projection as the checkpoint holds it.</summary>
     private string ExpertDownWeights(string prefix)
     {
         int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
-        var stacked = new float[experts * inner * hidden];
+        var stacked = new float[(long)experts * inner * hidden];
         for (int e = 0; e < experts; e++)
-            DecoderGraph.Transpose(_d[$"{prefix}experts.{e}.down_proj.weight"].Data, hidden, inner, stacked.AsSpan(e * inner * hidden));
-        return _g.Initializer($"{prefix}experts.down_proj.weight_t", stacked, experts * inner, hidden);
+            _d[$"{prefix}experts.{e}.down_proj.weight"].Data.CopyTo(stacked.AsSpan(e * inner * hidden));
+        return _g.Initializer($"{prefix}experts.down_proj.weight", stacked, experts, hidden, inner);
     }
 }

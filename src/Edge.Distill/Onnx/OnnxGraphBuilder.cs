@@ -11,6 +11,7 @@ namespace Edge.Distill.Onnx;
 internal sealed class OnnxGraphBuilder
 {
     public const int Opset = 17;
+    public const string MicrosoftDomain = "com.microsoft";
     private const long IrVersion = 8;
 
     private readonly GraphProto _graph = new() { Name = "main" };
@@ -80,6 +81,14 @@ internal sealed class OnnxGraphBuilder
         return names;
     }
 
+    /// <summary>One of ONNX Runtime's contrib operators (domain com.microsoft), one output.</summary>
+    public string MicrosoftOp(string opType, string[] inputs, params (string Name, object Value)[] attributes)
+    {
+        string output = Op(opType, inputs, attributes);
+        _graph.Node[^1].Domain = MicrosoftDomain;
+        return output;
+    }
+
     /// <summary>An operator whose output carries a given name (graph outputs).</summary>
     public string OpNamed(string opType, string output, string[] inputs, params (string Name, object Value)[] attributes)
     {
@@ -98,6 +107,8 @@ internal sealed class OnnxGraphBuilder
             Graph = _graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        if (_graph.Node.Any(n => n.Domain == MicrosoftDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         return model;
     }
 

@@ -89,7 +89,14 @@ internal static class BlockQuantizer
     /// from the block's largest magnitude, as ggml's quantizers place it, and every value is checked to
     /// come back bit for bit, so the result is exact by construction. Null when any block is off the grid.
     /// </summary>
-    public static QuantizedMatrix? TryExact(ReadOnlySpan<float> weights, int k, int n, int bits)
+    public static QuantizedMatrix? TryExact(ReadOnlySpan<float> weights, int k, int n, int bits) =>
+        TryExact(weights, k, n, strideK: n, strideN: 1, bits);
+
+    /// <summary><see cref="TryExact(ReadOnlySpan{float}, int, int, int)"/> of a matrix stored as its output rows, [N, K] (an expert as the MoE operator holds it).</summary>
+    public static QuantizedMatrix? TryExactRows(ReadOnlySpan<float> rows, int n, int k, int bits) =>
+        TryExact(rows, k, n, strideK: 1, strideN: k, bits);
+
+    private static QuantizedMatrix? TryExact(ReadOnlySpan<float> weights, int k, int n, int strideK, int strideN, int bits)
     {
         if (bits is not (4 or 8) || k % GgmlBlock != 0)
             return null;
@@ -107,7 +114,7 @@ internal static class BlockQuantizer
                 float extreme = 0;
                 for (int i = 0; i < GgmlBlock; i++)
                 {
-                    values[i] = weights[(block * GgmlBlock + i) * n + column];
+                    values[i] = weights[(block * GgmlBlock + i) * strideK + column * strideN];
                     if (Math.Abs(values[i]) > Math.Abs(extreme))
                         extreme = values[i];
                 }

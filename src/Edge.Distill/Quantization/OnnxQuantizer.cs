@@ -46,9 +46,9 @@ internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeig
 /// Rewrites an fp32 graph for weight-only quantization with ONNX Runtime's MatMulNBits
 /// (com.microsoft), leaving activations in float:
 /// <list type="bullet">
-/// <item>MatMul with a 2-D weight initializer: MatMulNBits with <see cref="QuantizationPlan.Bits"/>.
-/// That includes the routed experts, which the exporter lays out as two 2-D weights per layer
-/// (all gate and up projections side by side, all down projections stacked).</item>
+/// <item>MatMul with a 2-D weight initializer: MatMulNBits with <see cref="QuantizationPlan.Bits"/>.</item>
+/// <item>MoE (the routed experts, stacked [E, N, K]): QMoE with the same bits, routing and
+/// attributes, so quantized experts stay sparse.</item>
 /// <item>The token embedding (Gather from a 2-D initializer) and a Gemm that uses the same table
 /// transposed (the tied LM head): one INT8 table with one scale per token row, whatever the mode;
 /// (per 256 weights of a wider row, MatMulNBits' largest block); the LM head reads it through
@@ -63,7 +63,7 @@ internal sealed record QuantizationSummary(long QuantizedWeights, long FloatWeig
 /// <param name="output">Where new and kept large initializers go (packages with external data); null keeps them in the graph.</param>
 internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader weights, ExternalData? output)
 {
-    private const string MicrosoftDomain = "com.microsoft";
+    private const string MicrosoftDomain = OnnxGraphBuilder.MicrosoftDomain;
     private int _counter;
 
     public QuantizationSummary Quantize(ModelProto model)
@@ -74,7 +74,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         var replaced = new HashSet<string>();
         var newNodes = new List<NodeProto>();
         var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
-        int matMuls = 0, experts = 0, exact = 0;
+        int matMuls = 0, experts = 0, exact = 0, floatMoes = 0;
         bool tiedHead = false;
         long quantized = 0;
 
@@ -117,8 +117,22 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
                 replaced.Add(weight.Name);
                 quantized += weight.Dims[0] * weight.Dims[1];
                 matMuls++;
-                if (IsRoutedExperts(weight.Name))
+            }
+            else if (node.OpType == "MoE" && node.Domain == MicrosoftDomain)
+            {
+                if (QuantizedMoe(graph, node, initializers, ref exact) is { } qmoe)
+                {
+                    newNodes.Add(qmoe);
+                    replaced.Add(node.Input[2]);
+                    replaced.Add(node.Input[4]);
+                    quantized += Elements(initializers[node.Input[2]]) + Elements(initializers[node.Input[4]]);
                     experts++;
+                }
+                else
+                {
+                    newNodes.Add(node);
+                    floatMoes++;
+                }
             }
             else
             {
@@ -147,12 +161,68 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
             QuantizationScheme.Qdq => $"QDQ INT8 weights (DequantizeLinear per output channel + MatMul, symmetric, {range} range)",
             _ => $"weight-only INT{plan.Bits} (MatMulNBits, symmetric, block {plan.BlockSize} or K if smaller, {range} range, accuracy_level {plan.AccuracyLevel})",
         }
-            + $" for {matMuls} MatMuls incl. {experts} holding the routed experts; " +
+            + $" for {matMuls} MatMuls and {experts} QMoE nodes holding the routed experts; " +
+            (plan.Scheme != QuantizationScheme.WeightOnly && experts > 0 ? $"routed experts block-wise INT8 in QMoE (block {plan.BlockSize} or less); " : "") +
+            (floatMoes > 0 ? $"{floatMoes} MoE nodes' experts kept fp32 (no block size of 16 or more divides the hidden width); " : "") +
             (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
             (embeddings.Count > 0 ? $"embedding table INT8 per row (per 256 of a wider row){(tiedHead ? ", shared with the tied LM head" : "")}; " : "") +
             "router, norms and MLA up-projections fp32" +
             (plan.Scheme == QuantizationScheme.Dynamic || plan is { Scheme: QuantizationScheme.WeightOnly, AccuracyLevel: 4 } ? "" : "; activations fp32");
         return new QuantizationSummary(quantized, floatsKept, description);
+    }
+
+    /// <summary>
+    /// A MoE node as QMoE: the same routing and attributes, both expert projections block-quantized
+    /// (bit for bit where every expert is on GGUF's block-32 grid). Whatever the scheme, because QMoE
+    /// is the only quantized form that keeps experts sparse: the per-channel INT8 schemes get 8-bit
+    /// experts in blocks. An inner width that is not a whole number of blocks is padded with zero
+    /// units. Null when no block size divides the hidden width: the node then stays fp32.
+    /// </summary>
+    private NodeProto? QuantizedMoe(GraphProto graph, NodeProto moe, Dictionary<string, TensorProto> initializers, ref int exact)
+    {
+        if (Float3D(initializers, moe.Input[2]) is not { } gateUp || Float3D(initializers, moe.Input[4]) is not { } down)
+            return null;
+        int count = (int)gateUp.Dims[0], hidden = (int)gateUp.Dims[2], inner = (int)down.Dims[2];
+        var gateUpValues = weights.Floats(gateUp);
+        var downValues = weights.Floats(down);
+        QuantizedExperts? first = null, second = null;
+        if (plan.KeepExactBlocks && hidden % BlockQuantizer.GgmlBlock == 0 && inner % BlockQuantizer.GgmlBlock == 0
+            && ExpertQuantizer.TryExact(gateUpValues, count, (int)gateUp.Dims[1], hidden, plan.Bits) is { } exactGateUp)
+        {
+            first = exactGateUp;
+            second = ExpertQuantizer.TryExact(downValues, count, hidden, inner, plan.Bits);
+        }
+        if (second is null)
+        {
+            if (ExpertQuantizer.BlockFor(plan.BlockSize, hidden) is not { } block)
+                return null;
+            int padded = (inner + block - 1) / block * block;
+            if (padded != inner)
+                (gateUpValues, downValues) = ExpertQuantizer.PadInner(gateUpValues, downValues, count, hidden, inner, padded);
+            first = ExpertQuantizer.Quantize(gateUpValues, count, 2 * padded, hidden, plan.Bits, block, plan.Method);
+            second = ExpertQuantizer.Quantize(downValues, count, hidden, padded, plan.Bits, block, plan.Method);
+        }
+        else
+        {
+            exact += 2;
+        }
+        string gateUpCodes = AddExperts(graph, gateUp.Name + $".q{plan.Bits}", first!);
+        string downCodes = AddExperts(graph, down.Name + $".q{plan.Bits}", second);
+        var node = new NodeProto { OpType = "QMoE", Domain = MicrosoftDomain, Name = Name("QMoE") };
+        node.Input.AddRange([moe.Input[0], moe.Input[1], gateUpCodes, gateUpCodes + ".scales", "", downCodes, downCodes + ".scales"]);
+        node.Output.AddRange(moe.Output);
+        node.Attribute.AddRange(moe.Attribute.Select(a => a.Clone()));
+        foreach (var (name, value) in new[] { ("expert_weight_bits", (long)plan.Bits), ("block_size", (long)second.BlockSize), ("accuracy_level", (long)plan.AccuracyLevel) })
+            node.Attribute.Add(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value });
+        return node;
+    }
+
+    /// <summary>Adds stacked expert codes ([E, N, K x bits / 8] uint8) and scales ([E, N, K / block] float); returns the codes' name.</summary>
+    private string AddExperts(GraphProto graph, string name, QuantizedExperts q)
+    {
+        Put(graph, name, TensorProto.Types.DataType.Uint8, q.Packed, q.Experts, q.N, (long)q.K * q.Bits / 8);
+        Put(graph, name + ".scales", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(q.Scales.AsSpan()), q.Experts, q.N, q.K / q.BlockSize);
+        return name;
     }
 
     /// <summary>
@@ -321,13 +391,16 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
     private static TensorProto? Float2D(Dictionary<string, TensorProto> initializers, string name) =>
         initializers.TryGetValue(name, out var tensor) && tensor.Dims.Count == 2 && tensor.DataType == (int)TensorProto.Types.DataType.Float ? tensor : null;
 
+    private static TensorProto? Float3D(Dictionary<string, TensorProto> initializers, string name) =>
+        initializers.TryGetValue(name, out var tensor) && tensor.Dims.Count == 3 && tensor.DataType == (int)TensorProto.Types.DataType.Float ? tensor : null;
+
+    private static long Elements(TensorProto tensor) => tensor.Dims.Aggregate(1L, (a, b) => a * b);
+
     private static bool IsTransposedB(NodeProto node) =>
         node.Attribute.Any(a => a.Name == "transB" && a.I == 1) && node.Attribute.All(a => a.Name is "transB" || (a.Name is "alpha" or "beta" && a.F == 1f));
 
     private static long Axis(NodeProto node) => node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
 
     private static bool IsRouter(string name) => name.Contains("mlp.gate.weight", StringComparison.Ordinal);
-
-    private static bool IsRoutedExperts(string name) => name.Contains("mlp.experts.", StringComparison.Ordinal);
 
 }

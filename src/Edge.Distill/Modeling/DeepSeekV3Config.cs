@@ -130,7 +130,41 @@ public sealed record DeepSeekV3Config
             QkNopeHeadDim = 32,
             InitializerRange = 0.088f,
         },
-        _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny, small, edge, base."),
+        // The realistic edge size the speed work is measured at (issue 16's 307 M model): hidden 768,
+        // 8 layers of which the first is dense, MLA with q_lora 384 / kv_lora 256, 64 routed experts
+        // of 256 (top 6 from the best 4 of 8 groups) + 2 shared, an untied LM head as in DeepSeek-V3.
+        // Random weights: for speed, not for text.
+        "edge-300m" => new DeepSeekV3Config
+        {
+            VocabSize = vocabularySize,
+            HiddenSize = 768,
+            IntermediateSize = 2048,
+            MoeIntermediateSize = 256,
+            NumHiddenLayers = 8,
+            NumAttentionHeads = 12,
+            NumKeyValueHeads = 12,
+            NSharedExperts = 2,
+            NRoutedExperts = 64,
+            RoutedScalingFactor = 2.5f,
+            KvLoraRank = 256,
+            QLoraRank = 384,
+            QkRopeHeadDim = 32,
+            VHeadDim = 64,
+            QkNopeHeadDim = 64,
+            NGroup = 8,
+            TopkGroup = 4,
+            NumExpertsPerTok = 6,
+            FirstKDenseReplace = 1,
+            MaxPositionEmbeddings = 4096,
+            BosTokenId = bosId,
+            EosTokenId = eosId,
+            PadTokenId = eosId,
+            TieWordEmbeddings = false,
+        },
+        // edge-300m with 8 routed experts instead of 64, same active size (top 6 of one group): what
+        // decode would cost if the total size did not matter; the sparse-dispatch bench's baseline.
+        "edge-300m-8e" => Preset("edge-300m", vocabularySize, bosId, eosId) with { NRoutedExperts = 8, NGroup = 1, TopkGroup = 1 },
+        _ => throw new ArgumentException($"Unknown preset '{name}'; known presets: tiny, small, edge, base, edge-300m, edge-300m-8e."),
     };
 
     /// <summary>YaRN RoPE scaling when rope_scaling asks for it (DeepSeek-V2 and -V3 releases do).</summary>

@@ -25,8 +25,16 @@ internal sealed class DecoderGraph
         InputIds = G.Input("input_ids", DataType.Int64, "batch", "sequence");
         AttentionMaskInput = G.Input("attention_mask", DataType.Int64, "batch", KeysAxis);
         PositionIds = G.Input("position_ids", DataType.Int64, "batch", "sequence");
-        Mask = AttentionMask(PositionIds, AttentionMaskInput);
-        CacheIndices = layout == CacheLayout.Shared ? CacheWriteIndices(PositionIds) : null;
+        if (layout == CacheLayout.Shared)
+        {
+            AttendedLength = G.Op("Add", [G.Op("Reshape", [G.Op("ReduceMax", [PositionIds], ("keepdims", 0L)), G.Int64s(1)]), G.Int64s(1)]);
+            Mask = AttentionMask(PositionIds, Attended(AttentionMaskInput));
+            CacheIndices = CacheWriteIndices(PositionIds);
+        }
+        else
+        {
+            Mask = AttentionMask(PositionIds, AttentionMaskInput);
+        }
     }
 
     public OnnxGraphBuilder G { get; }
@@ -41,6 +49,13 @@ internal sealed class DecoderGraph
 
     /// <summary>[B, 1, S, T] boolean: which keys each query sees.</summary>
     public string Mask { get; }
+
+    /// <summary>
+    /// Shared layout: [1] int64, the highest position in the step plus one. Cache row p holds position
+    /// p, so no query of the step sees a key at or past it: attention reads only this many rows of the
+    /// buffer, and its cost follows the longest sequence in the batch, not the buffer's capacity.
+    /// </summary>
+    public string? AttendedLength { get; }
 
     /// <summary>Shared layout: where the new rows go in the cache buffers; null when caches concatenate.</summary>
     public string? CacheIndices { get; }
@@ -65,10 +80,16 @@ internal sealed class DecoderGraph
 
     public void StateOutput(int layer, string cache, int width) => G.Output(PresentName(layer, cache), DataType.Float, "batch", KeysAxis, width);
 
-    /// <summary>Concatenated: past then the new rows. Shared: the new rows written into the buffer at their positions.</summary>
+    /// <summary>
+    /// Concatenated: past then the new rows. Shared: the new rows written into the buffer at their
+    /// positions, of which the first <see cref="AttendedLength"/> are returned. What attention reads.
+    /// </summary>
     public string AppendToCache(int layer, string cache, string rows) => CacheIndices is null
         ? G.OpNamed("Concat", PresentName(layer, cache), [PastName(layer, cache), rows], ("axis", 1L))
-        : G.OpNamed("ScatterND", PresentName(layer, cache), [PastName(layer, cache), CacheIndices, rows]);
+        : Attended(G.OpNamed("ScatterND", PresentName(layer, cache), [PastName(layer, cache), CacheIndices, rows]));
+
+    /// <summary>The first <see cref="AttendedLength"/> entries along axis 1.</summary>
+    private string Attended(string tensor) => G.Op("Slice", [tensor, G.Int64s(0), AttendedLength!, G.Int64s(1)]);
 
     /// <summary>cos and sin of the RoPE angles, [B, S, 2 x inverse frequencies], from position_ids, each scaled by <paramref name="magnitude"/>.</summary>
     public (string Cos, string Sin) RopeTables(float[] inverseFrequencies, float magnitude = 1f)

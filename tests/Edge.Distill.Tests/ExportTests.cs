@@ -78,6 +78,49 @@ public sealed class ExportTests
     }
 
     [TestMethod]
+    public void APrefillThatSamplesProjectsOnlyItsLastPositionAndGetsTheSameLogits()
+    {
+        var graph = Edge.Distill.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(s_package, "model.onnx"))).Graph;
+        Assert.IsTrue(graph.Input.Any(i => i.Name == "logits_to_keep") && graph.Initializer.Any(i => i.Name == "logits_to_keep"), "an optional input with a default");
+
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+        using var session = ModelSession.Open(ModelPackage.Open(s_package), options);
+        int[] prompt = [.. ModelTokenizerFor(s_package).Encode("Conveyor 4 stopped after the pressure alarm on line three.")];
+        Assert.IsGreaterThan(4, prompt.Length);
+        using var everyPosition = session.CreateState();
+        float[] all = session.Step(everyPosition, prompt, allLogits: true)!;
+        Assert.HasCount(prompt.Length * session.VocabularySize, all, "evaluation still gets every position");
+        // The sampling prefill binds a [1, 1, vocabulary] output: it runs only if the graph projected one position.
+        using var lastOnly = session.CreateState();
+        Assert.IsNull(session.Step(lastOnly, prompt));
+        var expected = all.AsSpan((prompt.Length - 1) * session.VocabularySize);
+        for (int i = 0; i < session.VocabularySize; i++)
+            Assert.AreEqual(expected[i], lastOnly.LastLogits[i], 1e-5f, $"logit {i}");
+        // And the cache it left decodes like the other one.
+        session.Step(everyPosition, [7]);
+        session.Step(lastOnly, [7]);
+        for (int i = 0; i < session.VocabularySize; i++)
+            Assert.AreEqual(everyPosition.LastLogits[i], lastOnly.LastLogits[i], 1e-5f, $"next logit {i}");
+    }
+
+    [TestMethod]
+    public async Task SequencesOfVeryDifferentLengthsDecodeInOneBatchAsAlone()
+    {
+        // Attention reads cache rows only up to the step's highest position: the short sequence must
+        // not lose keys to the long one's length, nor the long one see the short one's rows.
+        using var engine = InferenceEngine.Load(s_package);
+        var settings = new GenerationSettings { MaxTokens = 16, StopAtEos = false };
+        string[] prompts = ["Hi", "Shift A report: every station on lines one to four is green except station 7, whose pump overheated twice since Monday"];
+        var alone = prompts.Select(p => engine.Complete(p, settings).CompletionIds.ToList()).ToList();
+        using var scheduler = new Edge.Runtime.Scheduling.GenerationScheduler(engine, new Edge.Runtime.Scheduling.SchedulerOptions { MaxBatchSize = 4 });
+        var batched = await Task.WhenAll(prompts.Select(p => scheduler.GenerateAsync(engine.Tokenizer.Encode(p), settings)));
+        for (int i = 0; i < prompts.Length; i++)
+            CollectionAssert.AreEqual(alone[i], batched[i].CompletionIds.ToList(), prompts[i]);
+    }
+
+    private static Edge.Runtime.Tokenization.ModelTokenizer ModelTokenizerFor(string package) => Edge.Runtime.Tokenization.ModelTokenizer.Load(package);
+
+    [TestMethod]
     public void CheckpointUsesHuggingFaceNames()
     {
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_checkpoint, "config.json")));

@@ -146,15 +146,26 @@ internal sealed class DecoderGraph
         Linear(G.Op("Mul", [Silu(Linear(x, prefix + "gate_proj.weight")), Linear(x, prefix + "up_proj.weight")]), prefix + "down_proj.weight");
 
     /// <summary>The logits output, [B, S, vocabulary], from the tied embedding or lm_head.weight.</summary>
+    /// <summary>
+    /// The optional input <c>logits_to_keep</c> ([1] int64, as in Hugging Face): 0, the default, gives
+    /// logits for every position (evaluation, verification); k > 0 only for the last k, so a prefill
+    /// that samples one token does not project the whole prompt onto the vocabulary.
+    /// </summary>
+    public const string LogitsToKeep = "logits_to_keep";
+
     public void LmHead(string h, int hidden, int vocabulary, bool tied, string embedding)
     {
+        string keep = G.OptionalInput(LogitsToKeep, 0);
+        string length = G.Op("Gather", [G.Op("Shape", [h]), G.Int64s(1)], ("axis", 0L));                                  // [1]
+        string start = G.Op("Mul", [G.Op("Sub", [length, keep]), G.Op("Cast", [G.Op("Greater", [keep, G.Int64s(0)])], ("to", (long)DataType.Int64))]);
+        h = G.Op("Slice", [h, start, length, G.Int64s(1)]);                                                                 // [B, kept, H]
         string flat = G.Op("Reshape", [h, G.Int64s(-1, hidden)]);
         string logits = tied
             ? G.Op("Gemm", [flat, embedding], ("transB", 1L))
             : G.Op("MatMul", [flat, TransposedWeight("lm_head.weight")]);
-        string shape = G.Op("Concat", [G.Op("Shape", [InputIds]), G.Int64s(vocabulary)], ("axis", 0L));
+        string shape = G.Op("Concat", [G.Op("Slice", [G.Op("Shape", [h]), G.Int64s(0), G.Int64s(2)]), G.Int64s(vocabulary)], ("axis", 0L));
         G.OpNamed("Reshape", "logits", [logits, shape]);
-        G.Output("logits", DataType.Float, "batch", "sequence", vocabulary);
+        G.Output("logits", DataType.Float, "batch", "kept_sequence", vocabulary);
     }
 
     public string Weight(string name)

@@ -13,12 +13,16 @@ namespace Edge.Runtime.Inference;
 internal sealed record DecoderSignature(
     bool HasPositionIds,
     IReadOnlyList<StateTensor> State,
-    int VocabularySize)
+    int VocabularySize,
+    bool HasLogitsToKeep = false)
 {
     public const string InputIds = "input_ids";
     public const string AttentionMask = "attention_mask";
     public const string PositionIds = "position_ids";
     public const string Logits = "logits";
+
+    /// <summary>Optional ([1] int64, defaulting to 0: every position): how many of the last positions get logits.</summary>
+    public const string LogitsToKeep = "logits_to_keep";
 
     public static DecoderSignature Read(InferenceSession session, string modelPath)
     {
@@ -52,7 +56,9 @@ internal sealed record DecoderSignature(
             if (!state.Any(s => s.PresentName == output))
                 throw new ModelLoadException($"{modelPath}: output '{output}' has no matching past input.");
         }
-        return new DecoderSignature(inputs.ContainsKey(PositionIds), state, vocabulary);
+        // An input with a default value is an overridable initializer to ONNX Runtime, not an input.
+        bool logitsToKeep = inputs.ContainsKey(LogitsToKeep) || session.OverridableInitializerMetadata.ContainsKey(LogitsToKeep);
+        return new DecoderSignature(inputs.ContainsKey(PositionIds), state, vocabulary, logitsToKeep);
     }
 
     /// <summary>Optimum names past_key_values.N.x / present.N.x; other layouts past_x / present_x.</summary>

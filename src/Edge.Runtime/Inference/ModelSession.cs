@@ -15,6 +15,9 @@ public sealed class ModelSession : IDisposable
     private readonly DecoderSignature _signature;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    // logits_to_keep values, bound by reference: 1 for a prefill that samples, 0 for every position.
+    private readonly OrtValue _keepLastLogits = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1]);
+    private readonly OrtValue _keepAllLogits = OrtValue.CreateTensorValueFromMemory(new long[] { 0 }, [1]);
 
     private ModelSession(InferenceSession session, DecoderSignature signature, bool sharedBuffers, int capacity)
     {
@@ -158,16 +161,20 @@ public sealed class ModelSession : IDisposable
         var (ids, positions) = TokenInputs(tokens, state.Length);
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, count]);
         using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
-        var logitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, count, VocabularySize]);
+        // Only the last position's logits unless every one is asked for, where the graph can say so.
+        int kept = allLogits || !_signature.HasLogitsToKeep ? count : 1;
+        var logitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, kept, VocabularySize]);
         try
         {
             binding.BindInput(DecoderSignature.InputIds, idsValue);
             binding.BindInput(DecoderSignature.PositionIds, positionsValue);
+            if (_signature.HasLogitsToKeep)
+                binding.BindInput(DecoderSignature.LogitsToKeep, allLogits ? _keepAllLogits : _keepLastLogits);
             binding.BindOutput(DecoderSignature.Logits, logitsValue);
             shared.DecodeBound = false;
             _session.RunWithBinding(shared.RunOptions, binding);
             var logits = logitsValue.GetTensorDataAsSpan<float>();
-            logits.Slice((count - 1) * VocabularySize, VocabularySize).CopyTo(state.LastLogits);
+            logits.Slice((kept - 1) * VocabularySize, VocabularySize).CopyTo(state.LastLogits);
             state.Length += count;
             return allLogits ? logits.ToArray() : null;
         }
@@ -228,5 +235,13 @@ public sealed class ModelSession : IDisposable
         return (ids, positions);
     }
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>For a prefill that samples: logits_to_keep = 1 (bind only when <see cref="DecoderSignature.HasLogitsToKeep"/>).</summary>
+    internal OrtValue KeepLastLogits => _keepLastLogits;
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _keepLastLogits.Dispose();
+        _keepAllLogits.Dispose();
+    }
 }

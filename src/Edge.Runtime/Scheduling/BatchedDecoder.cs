@@ -71,12 +71,17 @@ internal sealed unsafe class BatchedDecoder : IBatchExecutor
         using var binding = PrefillBinding(slot);
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [1, count]);
         using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
-        using var logits = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, count, _vocabulary]);
+        // Only the last position is sampled: where the graph can, it projects only that one.
+        bool lastOnly = _session.Signature.HasLogitsToKeep;
+        int kept = lastOnly ? 1 : count;
+        using var logits = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, [1, kept, _vocabulary]);
         binding.BindInput(DecoderSignature.InputIds, idsValue);
         binding.BindInput(DecoderSignature.PositionIds, positionsValue);
+        if (lastOnly)
+            binding.BindInput(DecoderSignature.LogitsToKeep, _session.KeepLastLogits);
         binding.BindOutput(DecoderSignature.Logits, logits);
         _session.Session.RunWithBinding(_runOptions, binding);
-        logits.GetTensorDataAsSpan<float>().Slice((count - 1) * _vocabulary, _vocabulary).CopyTo(Logits(slot));
+        logits.GetTensorDataAsSpan<float>().Slice((kept - 1) * _vocabulary, _vocabulary).CopyTo(Logits(slot));
     }
 
     /// <summary>Feeds one token to each of the sequences in slots 0..count-1, at their positions.</summary>

@@ -15,6 +15,7 @@ internal static class PackageExporter
 
     public static ModelManifest Export(string checkpointDirectory, string packageDirectory, string name, string version, CacheLayout layout = CacheLayout.Shared)
     {
+        PackageOutput.RefuseOverlap(packageDirectory, checkpointDirectory, "--checkpoint");
         var config = DeepSeekV3Config.Load(Path.Combine(checkpointDirectory, DeepSeekV3Config.FileName));
         var weights = Safetensors.Read(Path.Combine(checkpointDirectory, Checkpoint.WeightsFile));
         if (Directory.Exists(packageDirectory))

@@ -8,6 +8,9 @@ internal static class CheckpointGgufExporter
     /// <returns>llama.cpp's architecture name for the file.</returns>
     public static string Export(string checkpoint, string path, GgufWeightType type, string name)
     {
+        Edge.Distill.Export.PackageOutput.RefuseOverlap(path, checkpoint, "--checkpoint");
+        if (File.Exists(path) && !GgufWriter.IsGguf(path))
+            throw new ArgumentException($"--out {path} exists and is not a GGUF file (a checkpoint's own weights?); it would be replaced. Write somewhere else.");
         var config = HuggingFaceConfig.Read(Path.Combine(checkpoint, "config.json"));
         int layers = config.DeepSeek?.NumHiddenLayers ?? config.Dense!.NumHiddenLayers;
         bool tied = config.DeepSeek?.TieWordEmbeddings ?? config.Dense!.TieWordEmbeddings;

@@ -54,7 +54,7 @@ internal sealed class GgufReader : IDisposable
             }
             Need(24, "the header");
             uint magic = reader.ReadUInt32();
-            if (magic != 0x46554747)
+            if (magic != GgufWriter.Magic)
                 throw new InvalidDataException($"{path} is not a GGUF file (bad magic 0x{magic:X8}).");
             uint version = reader.ReadUInt32();
             if (version != 3)

@@ -13,6 +13,17 @@ internal sealed class GgufWriter
     public const uint Version = 3;
     public const int Alignment = 32;
 
+    /// <summary>"GGUF", little-endian: a file's first four bytes.</summary>
+    public const uint Magic = 0x46554747;
+
+    /// <summary>Whether a file starts with the GGUF magic (a file <c>export --out</c> may replace).</summary>
+    public static bool IsGguf(string path)
+    {
+        using var file = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[4];
+        return file.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head) == Magic;
+    }
+
     private readonly List<(string Key, GgufValue Value)> _metadata = [];
     private readonly List<PendingTensor> _tensors = [];
 
@@ -43,7 +54,7 @@ internal sealed class GgufWriter
         using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
         {
-            writer.Write(0x46554747u); // "GGUF"
+            writer.Write(Magic);
             writer.Write(Version);
             writer.Write((ulong)_tensors.Count);
             writer.Write((ulong)(_metadata.Count + 1));

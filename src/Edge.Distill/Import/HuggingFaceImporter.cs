@@ -34,6 +34,7 @@ internal static class HuggingFaceImporter
 
     public static ModelManifest Import(ImportRequest request)
     {
+        PackageOutput.RefuseOverlap(request.Out, request.From, "--from");
         if (File.Exists(request.From))
             return GgufImporter.Import(request);
         var config = HuggingFaceConfig.Read(Path.Combine(request.From, "config.json"));

@@ -17,8 +17,7 @@ internal static class PackageQuantizer
         var source = ModelPackage.Open(input);
         if (source.Manifest.Quantization is { } existing && !existing.StartsWith("none", StringComparison.Ordinal))
             throw new InvalidDataException($"{input} is already quantized ({existing}); quantize the fp32 package.");
-        if (Path.GetFullPath(input) == Path.GetFullPath(output))
-            throw new ArgumentException("--out must be another folder than --in.");
+        PackageOutput.RefuseOverlap(output, input, "--in");
         if (Directory.Exists(output))
             Directory.Delete(output, recursive: true);
         Directory.CreateDirectory(output);

@@ -70,21 +70,29 @@ internal sealed class Safetensors : IDisposable
             }
             using (header)
             {
-                foreach (var item in header.RootElement.EnumerateObject())
+                try
                 {
-                    if (item.Name == "__metadata__")
-                        continue;
-                    string dtype = item.Value.GetProperty("dtype").GetString() ?? "";
-                    if (!ElementBytes.TryGetValue(dtype, out int size))
-                        throw new InvalidDataException($"{path}: tensor '{item.Name}' is {dtype}; supported are {string.Join(", ", ElementBytes.Keys)}.");
-                    long[] shape = [.. item.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64())];
-                    if (shape.Any(d => d < 0))
-                        throw new InvalidDataException($"{path}: tensor '{item.Name}' has a negative dimension.");
-                    var offsets = item.Value.GetProperty("data_offsets");
-                    var entry = new Entry(item.Name, dtype, shape, offsets[0].GetInt64(), offsets[1].GetInt64());
-                    if (entry.Start < 0 || entry.End - entry.Start != checked(entry.Elements * size) || dataStart + entry.End > length)
-                        throw new InvalidDataException($"{path}: tensor '{item.Name}' has offsets [{entry.Start}, {entry.End}) that do not fit its shape or the file (truncated?).");
-                    entries[item.Name] = entry;
+                    foreach (var item in header.RootElement.EnumerateObject())
+                    {
+                        if (item.Name == "__metadata__")
+                            continue;
+                        string dtype = item.Value.GetProperty("dtype").GetString() ?? "";
+                        if (!ElementBytes.TryGetValue(dtype, out int size))
+                            throw new InvalidDataException($"{path}: tensor '{item.Name}' is {dtype}; supported are {string.Join(", ", ElementBytes.Keys)}.");
+                        long[] shape = [.. item.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64())];
+                        if (shape.Any(d => d < 0))
+                            throw new InvalidDataException($"{path}: tensor '{item.Name}' has a negative dimension.");
+                        var offsets = item.Value.GetProperty("data_offsets");
+                        var entry = new Entry(item.Name, dtype, shape, offsets[0].GetInt64(), offsets[1].GetInt64());
+                        // Compared without sums that could wrap: a hostile end near long.MaxValue is simply too far.
+                        if (entry.Start < 0 || entry.End - entry.Start != checked(entry.Elements * size) || entry.End > length - dataStart)
+                            throw new InvalidDataException($"{path}: tensor '{item.Name}' has offsets [{entry.Start}, {entry.End}) that do not fit its shape or the file (truncated?).");
+                        entries[item.Name] = entry;
+                    }
+                }
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or OverflowException)
+                {
+                    throw new InvalidDataException($"{path}: the safetensors header is damaged ({e.Message}).", e);
                 }
             }
             return new Safetensors(path, file, dataStart, entries);

@@ -56,15 +56,31 @@ internal sealed class InitializerReader(string directory) : IDisposable
 
     private (FileStream File, long Offset, long Length) Locate(TensorProto tensor)
     {
-        var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value);
-        string location = entries.GetValueOrDefault("location") ?? throw new InvalidDataException($"initializer '{tensor.Name}' is external but names no file.");
+        string? location = null, offsetText = "0", lengthText = null;
+        foreach (var entry in tensor.ExternalData)
+        {
+            switch (entry.Key)
+            {
+                case "location": location = entry.Value; break;
+                case "offset": offsetText = entry.Value; break;
+                case "length": lengthText = entry.Value; break;
+            }
+        }
+        if (string.IsNullOrEmpty(location))
+            throw new InvalidDataException($"initializer '{tensor.Name}' is external but names no file.");
         if (location != Path.GetFileName(location) || location.StartsWith('.'))
             throw new InvalidDataException($"initializer '{tensor.Name}' points outside the package ({location}).");
+        if (!long.TryParse(offsetText, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out long offset)
+            || !long.TryParse(lengthText, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out long length))
+            throw new InvalidDataException($"initializer '{tensor.Name}' has an external offset '{offsetText}' or length '{lengthText}' that is not a whole number of bytes.");
         if (!_files.TryGetValue(location, out var file))
-            _files[location] = file = File.OpenRead(Path.Combine(directory, location));
-        long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, CultureInfo.InvariantCulture) : 0;
-        long length = long.Parse(entries["length"], CultureInfo.InvariantCulture);
-        if (offset < 0 || length < 0 || offset > file.Length - length)
+        {
+            string path = Path.Combine(directory, location);
+            if (!File.Exists(path))
+                throw new InvalidDataException($"initializer '{tensor.Name}' is in {location}, which the package does not have.");
+            _files[location] = file = File.OpenRead(path);
+        }
+        if (offset > file.Length - length)
             throw new InvalidDataException($"initializer '{tensor.Name}' ({offset} + {length} bytes) lies outside {location} ({file.Length} bytes).");
         return (file, offset, length);
     }

@@ -140,6 +140,74 @@ public sealed class ImportRefusalTests
         AssertRefused(folder, "'model.layers.0.self_attn.o_proj.weight' is fp8 but the checkpoint has no");
     }
 
+    /// <summary>
+    /// --out is replaced: pointed back at the input (itself, with a trailing separator or through a
+    /// symbolic link, or a folder holding it) it would delete what it reads. Refused, the input intact.
+    /// </summary>
+    [TestMethod]
+    public void AnOutputThatIsOrHoldsTheInputIsRefusedAndTheInputSurvives()
+    {
+        string parent = Path.Combine(s_work, "overlap");
+        Directory.CreateDirectory(parent);
+        string folder = Copy(Path.Combine("overlap", "model"));
+        string link = Path.Combine(s_work, "overlap-link");
+        Directory.CreateSymbolicLink(link, folder);
+        string gguf = Path.Combine(s_work, "overlap.gguf");
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf"));
+        string fp32 = Path.Combine(s_work, "overlap-fp32");
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", folder, "--out", fp32));
+        var before = Directory.EnumerateFiles(folder).ToDictionary(f => f, File.ReadAllBytes);
+
+        foreach (var arguments in new[]
+        {
+            new[] { "import", "--from", folder, "--out", folder },
+            ["import", "--from", folder, "--out", folder + Path.DirectorySeparatorChar],
+            ["import", "--from", folder, "--out", link],
+            ["import", "--from", folder, "--out", parent],
+            ["import", "--from", gguf, "--out", s_work],
+            ["quantize", "--in", fp32, "--out", fp32 + "/./", "--mode", "int8"],
+            ["export", "--checkpoint", folder, "--out", parent, "--format", "gguf"],
+        })
+        {
+            var (code, errors) = DistillCli.RunCapturingErrors(arguments);
+            Assert.AreEqual(2, code, string.Join(' ', arguments) + ": " + errors);
+            StringAssert.Contains(errors, "the input would be deleted", string.Join(' ', arguments));
+        }
+        // A GGUF written over a checkpoint's own weights file would replace them.
+        string shard = Directory.EnumerateFiles(folder, "*.safetensors").First();
+        var (refused, reason) = DistillCli.RunCapturingErrors("export", "--checkpoint", folder, "--out", shard, "--format", "gguf");
+        Assert.AreEqual(2, refused, reason);
+        StringAssert.Contains(reason, "is not a GGUF file");
+
+        foreach (var (file, bytes) in before)
+            CollectionAssert.AreEqual(bytes, File.ReadAllBytes(file), file);
+        CollectionAssert.AreEquivalent(before.Keys.ToList(), Directory.EnumerateFiles(folder).ToList(), "nothing added to the input either");
+        Assert.IsTrue(File.Exists(gguf) && Directory.Exists(fp32), "the other inputs survive too");
+    }
+
+    /// <summary>A safetensors header whose byte range would wrap past the end of a long, or whose fields are the wrong JSON kind, is refused as damaged.</summary>
+    [TestMethod]
+    [DataRow("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[9223372036854775804,9223372036854775808]}}")]
+    [DataRow("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1},\"v\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[9223372036854775800,9223372036854775804]}}")]
+    [DataRow("{\"w\":{\"dtype\":\"F32\",\"shape\":\"one\",\"data_offsets\":[0,4]}}")]
+    [DataRow("{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}")]
+    [DataRow("[1, 2, 3]")]
+    public void AHostileSafetensorsHeaderIsRefusedAsDamaged(string header)
+    {
+        string folder = Copy("hostile-header-" + Math.Abs(header.GetHashCode()));
+        foreach (string shard in Directory.EnumerateFiles(folder, "*.safetensors"))
+            File.Delete(shard);
+        File.Delete(Path.Combine(folder, "model.safetensors.index.json"));
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header);
+        using (var file = File.Create(Path.Combine(folder, "model.safetensors")))
+        {
+            file.Write(BitConverter.GetBytes((ulong)json.Length));
+            file.Write(json);
+            file.Write(new byte[16]);
+        }
+        AssertRefused(folder, "model.safetensors");
+    }
+
     private static byte[] Raw(Edge.Distill.Checkpoints.Safetensors file, Edge.Distill.Checkpoints.Safetensors.Entry entry)
     {
         using var stream = File.OpenRead(file.Path);

@@ -33,7 +33,6 @@ public sealed class InitializerReaderTests
     [TestMethod]
     [DataRow(0L, 4096L)]
     [DataRow(4000L, 200L)]
-    [DataRow(-8L, 16L)]
     [DataRow(long.MaxValue - 4, 16L)]
     public void ARangePastTheSideFileIsRefused(long offset, long length)
     {
@@ -44,6 +43,40 @@ public sealed class InitializerReaderTests
             using var reader = new InitializerReader(folder);
             var error = Assert.ThrowsExactly<InvalidDataException>(() => reader.Floats(External("w", "model.onnx.data", offset, length)));
             StringAssert.Contains(error.Message, "outside");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>External-data entries a hostile or damaged graph can hold: each a clear refusal naming the initializer, not a crash.</summary>
+    [TestMethod]
+    [DataRow("model.onnx.data", "-8", "16", "whole number")]
+    [DataRow("model.onnx.data", "0", "1e3", "whole number")]
+    [DataRow("model.onnx.data", "0", "", "whole number")]
+    [DataRow("model.onnx.data", "0", null, "whole number")]
+    [DataRow("model.onnx.data", " 0", "16", "whole number")]
+    [DataRow("model.onnx.data", "0", "99999999999999999999", "whole number")]
+    [DataRow("", "0", "16", "names no file")]
+    [DataRow(null, "0", "16", "names no file")]
+    [DataRow("other.data", "0", "16", "does not have")]
+    public void AMalformedExternalEntryIsRefused(string? location, string offset, string? length, string reason)
+    {
+        string folder = Directory.CreateTempSubdirectory("edge-initializers").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(folder, "model.onnx.data"), new byte[64]);
+            var tensor = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, DataLocation = TensorProto.Types.DataLocation.External };
+            foreach (var (key, value) in new[] { ("location", location), ("offset", offset), ("length", length) })
+            {
+                if (value is not null)
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = key, Value = value });
+            }
+            using var reader = new InitializerReader(folder);
+            var error = Assert.ThrowsExactly<InvalidDataException>(() => reader.Floats(tensor));
+            StringAssert.Contains(error.Message, "'w'");
+            StringAssert.Contains(error.Message, reason);
         }
         finally
         {

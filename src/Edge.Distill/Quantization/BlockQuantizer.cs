@@ -102,7 +102,9 @@ internal static class BlockQuantizer
             return null;
         int blocks = k / GgmlBlock, blob = GgmlBlock * bits / 8, zero = 1 << (bits - 1);
         // The code the extreme value can hold: Q4_0 puts it at -8 (with a signed scale), Q8_0 at +-127.
-        ReadOnlySpan<int> extremeCodes = bits == 4 ? [-8, 7, -7, 6, -6, 5, -5, 4, -4, 3, -3, 2, -2, 1, -1] : [127, -127, -128];
+        // 8 bits also hold a Q4_0 block exactly (its codes and scale as they are): an embedding table
+        // stored in Q4_0, which the quantizer keeps as INT8, is carried without a second rounding.
+        ReadOnlySpan<int> extremeCodes = bits == 4 ? Q4Extremes : [127, -127, -128, .. Q4Extremes];
         var packed = new byte[n * blocks * blob];
         var scales = new float[n * blocks];
         Span<float> values = stackalloc float[GgmlBlock];
@@ -149,6 +151,8 @@ internal static class BlockQuantizer
         }
         return new QuantizedMatrix(k, n, bits, GgmlBlock, packed, scales);
     }
+
+    private static readonly int[] Q4Extremes = [-8, 7, -7, 6, -6, 5, -5, 4, -4, 3, -3, 2, -2, 1, -1];
 
     private static bool OnGrid(ReadOnlySpan<float> values, float scale, int lowest, int highest, Span<int> codes)
     {

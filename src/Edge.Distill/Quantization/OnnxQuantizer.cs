@@ -65,6 +65,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
 {
     private const string MicrosoftDomain = OnnxGraphBuilder.MicrosoftDomain;
     private int _counter;
+    private int _exactTables;
 
     public QuantizationSummary Quantize(ModelProto model)
     {
@@ -74,7 +75,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         var replaced = new HashSet<string>();
         var newNodes = new List<NodeProto>();
         var embeddings = new Dictionary<string, QuantizedMatrix>(); // table name -> its per-row INT8 form
-        int matMuls = 0, experts = 0, exact = 0, floatMoes = 0;
+        int matMuls = 0, experts = 0, exactMatMuls = 0, exactMoes = 0, floatMoes = 0;
         bool tiedHead = false;
         long quantized = 0;
 
@@ -110,7 +111,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
                     int k = (int)weight.Dims[0], n = (int)weight.Dims[1];
                     var q = plan.KeepExactBlocks ? BlockQuantizer.TryExact(values, k, n, plan.Bits) : null;
                     if (q is not null)
-                        exact++;
+                        exactMatMuls++;
                     q ??= BlockQuantizer.Quantize(values, k, n, plan.Bits, BlockFor(k), plan.Method);
                     newNodes.Add(MatMulNBits(node.Input[0], Add(graph, weight.Name + $".q{plan.Bits}", q), node.Output[0], q));
                 }
@@ -120,7 +121,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
             }
             else if (node.OpType == "MoE" && node.Domain == MicrosoftDomain)
             {
-                if (QuantizedMoe(graph, node, initializers, ref exact) is { } qmoe)
+                if (QuantizedMoe(graph, node, initializers, ref exactMoes) is { } qmoe)
                 {
                     newNodes.Add(qmoe);
                     replaced.Add(node.Input[2]);
@@ -164,12 +165,17 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
             + $" for {matMuls} MatMuls and {experts} QMoE nodes holding the routed experts; " +
             (plan.Scheme != QuantizationScheme.WeightOnly && experts > 0 ? $"routed experts block-wise INT8 in QMoE (block {plan.BlockSize} or less); " : "") +
             (floatMoes > 0 ? $"{floatMoes} MoE nodes' experts kept fp32 (no block size of 16 or more divides the hidden width); " : "") +
-            (plan.KeepExactBlocks && plan.Scheme == QuantizationScheme.WeightOnly ? $"{exact} of them carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
-            (embeddings.Count > 0 ? $"embedding table INT8 per row (per 256 of a wider row){(tiedHead ? ", shared with the tied LM head" : "")}; " : "") +
-            "router, norms and MLA up-projections fp32" +
-            (plan.Scheme == QuantizationScheme.Dynamic || plan is { Scheme: QuantizationScheme.WeightOnly, AccuracyLevel: 4 } ? "" : "; activations fp32");
+            (plan.KeepExactBlocks ? $"{exactMatMuls} MatMuls and {exactMoes} QMoE nodes carried bit for bit from the source's block-32 grid, not re-quantized; " : "") +
+            (embeddings.Count > 0 ? $"embedding table INT8 {(_exactTables > 0 ? "in blocks of 32 carried bit for bit" : "per row (per 256 of a wider row)")}{(tiedHead ? ", shared with the tied LM head" : "")}; " : "") +
+            "router, norms and MLA up-projections fp32" + Activations(experts > 0);
         return new QuantizationSummary(quantized, floatsKept, description);
     }
+
+    /// <summary>What the activations are, for the description: ONNX Runtime's 8-bit QMoE kernel has no fp32 path.</summary>
+    private string Activations(bool hasQuantizedExperts) =>
+        plan.Scheme == QuantizationScheme.Dynamic || plan is { Scheme: QuantizationScheme.WeightOnly, AccuracyLevel: 4 } ? ""
+        : hasQuantizedExperts && plan.Bits == 8 ? "; activations fp32, but int8 inside the 8-bit QMoE experts (ONNX Runtime has no fp32 kernel for them)"
+        : "; activations fp32";
 
     /// <summary>
     /// A MoE node as QMoE: the same routing and attributes, both expert projections block-quantized
@@ -180,11 +186,17 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
     /// </summary>
     private NodeProto? QuantizedMoe(GraphProto graph, NodeProto moe, Dictionary<string, TensorProto> initializers, ref int exact)
     {
-        if (Float3D(initializers, moe.Input[2]) is not { } gateUp || Float3D(initializers, moe.Input[4]) is not { } down)
+        if (moe.Input.Count < 5 || Float3D(initializers, moe.Input[2]) is not { } gateUp || Float3D(initializers, moe.Input[4]) is not { } down)
             return null;
-        int count = (int)gateUp.Dims[0], hidden = (int)gateUp.Dims[2], inner = (int)down.Dims[2];
+        // [E, 2I, H] and [E, H, I], each held in full: anything else would be read as the wrong experts.
+        long[] g = [.. gateUp.Dims], d = [.. down.Dims];
+        if (g.Concat(d).Any(x => x is <= 0 or > int.MaxValue) || g[1] % 2 != 0 || d[0] != g[0] || d[1] != g[2] || d[2] != g[1] / 2)
+            throw new InvalidDataException($"MoE node '{moe.Name}' has expert weights [{string.Join(", ", g)}] and [{string.Join(", ", d)}], not [E, 2 x I, H] and [E, H, I].");
+        int count = (int)g[0], hidden = (int)g[2], inner = (int)d[2];
         var gateUpValues = weights.Floats(gateUp);
         var downValues = weights.Floats(down);
+        if ((double)gateUpValues.Length != (double)count * 2 * inner * hidden || (double)downValues.Length != (double)count * hidden * inner)
+            throw new InvalidDataException($"MoE node '{moe.Name}': its expert weights hold {gateUpValues.Length} and {downValues.Length} values, not what their shapes say.");
         QuantizedExperts? first = null, second = null;
         if (plan.KeepExactBlocks && hidden % BlockQuantizer.GgmlBlock == 0 && inner % BlockQuantizer.GgmlBlock == 0
             && ExpertQuantizer.TryExact(gateUpValues, count, (int)gateUp.Dims[1], hidden, plan.Bits) is { } exactGateUp)
@@ -204,7 +216,7 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
         }
         else
         {
-            exact += 2;
+            exact++;
         }
         string gateUpCodes = AddExperts(graph, gateUp.Name + $".q{plan.Bits}", first!);
         string downCodes = AddExperts(graph, down.Name + $".q{plan.Bits}", second);
@@ -277,8 +289,15 @@ internal sealed class OnnxQuantizer(QuantizationPlan plan, InitializerReader wei
     private QuantizedMatrix QuantizeRows(TensorProto table)
     {
         int rows = (int)table.Dims[0], width = (int)table.Dims[1];
+        var values = weights.Floats(table);
+        // A table stored on a Q8_0 or Q4_0 grid (a GGUF's) is carried in blocks of 32, bit for bit.
+        if (plan.KeepExactBlocks && BlockQuantizer.TryExactRows(values, rows, width, 8) is { } exact)
+        {
+            _exactTables++;
+            return exact;
+        }
         // MatMulNBits wants [K, N] with K the reduced dimension: the table's rows are its N columns.
-        return BlockQuantizer.QuantizeRows(weights.Floats(table), rows, width, 8, Math.Min(MaxBlock, WholeBlock(width)), RangeMethod.MinMax);
+        return BlockQuantizer.QuantizeRows(values, rows, width, 8, Math.Min(MaxBlock, WholeBlock(width)), RangeMethod.MinMax);
     }
 
     /// <summary>

@@ -39,6 +39,76 @@ public sealed class ExactBlockTests
                 Assert.IsTrue(decoded[column * k + row] == q.Dequantize(row, column), $"weight ({row}, {column}): {decoded[column * k + row]:R} vs {q.Dequantize(row, column):R}"); // == : ggml's -0 is our 0
     }
 
+    /// <summary>GGUF stacks experts as [E][N][K], which is QMoE's layout: each expert's blocks come back exactly, and one value off the grid spoils the stack.</summary>
+    [TestMethod]
+    [DataRow("Q4_0", 4)]
+    [DataRow("Q8_0", 8)]
+    public void StackedGgmlExpertsAreCarriedBitForBitInQMoELayout(string type, int bits)
+    {
+        const int experts = 3, n = 8, k = 64;
+        var random = new Random(5);
+        var rows = new float[experts * n * k];
+        for (int i = 0; i < rows.Length; i++)
+            rows[i] = (random.NextSingle() - 0.5f) * (i % 5 == 0 ? 2f : 0.1f);
+        var ggml = Enum.Parse<GgmlType>(type);
+        var decoded = GgmlCodec.Decode(GgmlCodec.Encode(rows, ggml), ggml, rows.Length);
+
+        var q = ExpertQuantizer.TryExact(decoded, experts, n, k, bits);
+        Assert.IsNotNull(q, $"{type} experts were not recognised");
+        Assert.AreEqual(32, q.BlockSize);
+        Assert.HasCount(experts * n * k * bits / 8, q.Packed);
+        Assert.HasCount(experts * n * (k / 32), q.Scales);
+        int codes = n * k * bits / 8, scales = n * (k / 32);
+        for (int e = 0; e < experts; e++)
+        {
+            var one = new QuantizedMatrix(k, n, bits, 32, q.Packed[(e * codes)..((e + 1) * codes)], q.Scales[(e * scales)..((e + 1) * scales)]);
+            for (int row = 0; row < n; row++)
+                for (int column = 0; column < k; column++)
+                    Assert.IsTrue(decoded[(e * n + row) * k + column] == one.Dequantize(column, row), $"expert {e} ({row}, {column})");
+        }
+        decoded[^1] += 1e-3f;
+        Assert.IsNull(ExpertQuantizer.TryExact(decoded, experts, n, k, bits), "the last expert's last value is off the grid");
+    }
+
+    /// <summary>Stacked experts round-to-nearest: each expert is exactly what quantizing it alone gives.</summary>
+    [TestMethod]
+    public void StackedExpertsQuantizeEachExpertOnItsOwn()
+    {
+        const int experts = 4, n = 6, k = 48;
+        var random = new Random(6);
+        var stacked = new float[experts * n * k];
+        for (int i = 0; i < stacked.Length; i++)
+            stacked[i] = random.NextSingle() - 0.5f;
+        var q = ExpertQuantizer.Quantize(stacked, experts, n, k, 4, 16, RangeMethod.Mse);
+        int codes = n * k * 4 / 8, scales = n * (k / 16);
+        for (int e = 0; e < experts; e++)
+        {
+            var alone = BlockQuantizer.QuantizeRows(stacked.AsSpan(e * n * k, n * k), n, k, 4, 16, RangeMethod.Mse);
+            CollectionAssert.AreEqual(alone.Packed, q.Packed[(e * codes)..((e + 1) * codes)], $"expert {e}");
+            CollectionAssert.AreEqual(alone.Scales, q.Scales[(e * scales)..((e + 1) * scales)], $"expert {e}");
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => ExpertQuantizer.Quantize(stacked, experts, n, k, 4, 32, RangeMethod.MinMax), "K = 48 is not whole blocks of 32");
+    }
+
+    /// <summary>Zero units padded into experts: gate, up and down of the new units are zero, the old ones unmoved.</summary>
+    [TestMethod]
+    public void PaddedExpertsKeepTheirWeightsAndAddOnlyZeroUnits()
+    {
+        const int experts = 2, hidden = 16, inner = 12, padded = 16;
+        var gateUp = Enumerable.Range(1, experts * 2 * inner * hidden).Select(i => (float)i).ToArray();
+        var down = Enumerable.Range(1, experts * hidden * inner).Select(i => (float)-i).ToArray();
+        var (wideGateUp, wideDown) = ExpertQuantizer.PadInner(gateUp, down, experts, hidden, inner, padded);
+        for (int e = 0; e < experts; e++)
+        {
+            for (int row = 0; row < 2 * padded; row++)
+                for (int h = 0; h < hidden; h++)
+                    Assert.AreEqual(row < 2 * inner ? gateUp[(e * 2 * inner + row) * hidden + h] : 0f, wideGateUp[(e * 2 * padded + row) * hidden + h]);
+            for (int h = 0; h < hidden; h++)
+                for (int i = 0; i < padded; i++)
+                    Assert.AreEqual(i < inner ? down[(e * hidden + h) * inner + i] : 0f, wideDown[(e * hidden + h) * padded + i]);
+        }
+    }
+
     [TestMethod]
     [DataRow(4)]
     [DataRow(8)]

@@ -67,13 +67,87 @@ public sealed class GgufImportTests
         StringAssert.Contains(manifest.Source!.Conversion, $"dequantized from");
         StringAssert.StartsWith(manifest.Quantization, type == "Q8_0" ? "weight-only INT8" : "weight-only INT4");
         // Every matrix (q, k, v, o, gate, up, down in 2 layers, and the untied LM head) is on the grid.
-        var carried = System.Text.RegularExpressions.Regex.Match(manifest.Quantization!, @"for (\d+) MatMuls.*; (\d+) of them carried bit for bit");
+        var carried = System.Text.RegularExpressions.Regex.Match(manifest.Quantization!, @"for (\d+) MatMuls.*; (\d+) MatMuls and 0 QMoE nodes carried bit for bit");
         Assert.IsTrue(carried.Success, manifest.Quantization);
         Assert.AreEqual(7 * 2 + 1, int.Parse(carried.Groups[1].Value), manifest.Quantization);
         Assert.AreEqual(carried.Groups[1].Value, carried.Groups[2].Value, manifest.Quantization);
         var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 6, vocabulary: 120000));
         Console.WriteLine($"qwen2 GGUF {type} imported: top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
         Assert.IsGreaterThanOrEqualTo(minimumAgreement, agreement.TopOneAgreement);
+    }
+
+    /// <summary>
+    /// A quantized DeepSeek GGUF: its stacked experts become QMoE (only the chosen experts run) and
+    /// every matrix, expert and embedding block is carried bit for bit, so the package at
+    /// accuracy_level 0 computes what the fp32 import of the same file computes. (q_lora 64: every
+    /// matrix of the file then has rows of whole Q blocks; a float-stored one would be re-quantized.)
+    /// Q8_0 experts take int8 activations in ONNX Runtime whatever the level, so they only come close.
+    /// Against llama.cpp, which rounds activations too, this random-weight MoE flips routing often:
+    /// the fp32 import itself agrees on 76-80 % of positions, so the bound there is 0.7.
+    /// </summary>
+    [TestMethod]
+    [DataRow("Q4_0", 4)]
+    [DataRow("Q8_0", 8)]
+    public void AQuantizedDeepSeekGgufKeepsItsExpertsSparseAndBitForBit(string type, int bits)
+    {
+        string config = SyntheticCheckpoint.DeepSeekV3Config.Replace("\"q_lora_rank\": 48", "\"q_lora_rank\": 64");
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "ds-" + type), config, "F32", shards: 1, seed: 13);
+        string gguf = Path.Combine(s_work, $"ds-{type}.gguf"), package = Path.Combine(s_work, $"ds-{type}-package"), fp32 = Path.Combine(s_work, $"ds-{type}-fp32");
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf", "--type", type));
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", package, "--context", "1024", "--accuracy-level", "0"));
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", gguf, "--out", fp32, "--context", "1024", "--quantize", "none"));
+        string quantization = ModelPackage.Open(package).Manifest.Quantization!;
+        // 3 layers, the first dense: two MoE layers.
+        StringAssert.Contains(quantization, "for 22 MatMuls and 2 QMoE nodes holding the routed experts", quantization);
+        StringAssert.Contains(quantization, "22 MatMuls and 2 QMoE nodes carried bit for bit", quantization);
+        StringAssert.Contains(quantization, "embedding table INT8 in blocks of 32 carried bit for bit", quantization);
+        var graph = Edge.Distill.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(package, "model.onnx"))).Graph;
+        var experts = graph.Node.Where(n => n.OpType == "QMoE").ToList();
+        Assert.HasCount(2, experts);
+        Assert.IsTrue(experts.All(n => n.Attribute.Single(a => a.Name == "block_size").I == 32 && n.Attribute.Single(a => a.Name == "expert_weight_bits").I == bits));
+        Assert.IsFalse(graph.Node.Any(n => n.OpType == "MoE"));
+
+        var tokens = LlamaCppAgreementTests.Tokens(seed: 9, vocabulary: 120000);
+        var (agreement, largest) = Agreement(Logits(package, tokens), Logits(fp32, tokens), ModelPackage.Open(fp32).Manifest.Architecture.VocabSize);
+        Console.WriteLine($"deepseek_v3 GGUF {type} package vs its fp32 import: top-1 {agreement:P2}, max |logit difference| {largest:E2}");
+        if (bits == 4)
+            Assert.IsLessThanOrEqualTo(1e-3, largest, "4-bit at accuracy_level 0: the same weights, fp32 activations");
+        else
+            Assert.IsGreaterThanOrEqualTo(0.9, agreement, "8-bit experts: int8 activations inside QMoE");
+        var llama = LlamaCppAgreementTests.Compare(package, gguf, tokens);
+        Console.WriteLine($"deepseek_v3 GGUF {type} package vs llama.cpp: top-1 {llama.TopOneAgreement:P2}, max |log-prob difference| {llama.MaxLogProbDifference:E2}");
+        Assert.IsGreaterThanOrEqualTo(0.7, llama.TopOneAgreement);
+    }
+
+    private static float[] Logits(string package, int[] tokens)
+    {
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+        using var session = Edge.Runtime.Inference.ModelSession.Open(ModelPackage.Open(package), options);
+        using var state = session.CreateState();
+        return session.Step(state, tokens, allLogits: true)!;
+    }
+
+    private static (double TopOne, double LargestDifference) Agreement(float[] a, float[] b, int vocabulary)
+    {
+        int same = 0, positions = a.Length / vocabulary;
+        double largest = 0;
+        for (int p = 0; p < positions; p++)
+        {
+            var x = a.AsSpan(p * vocabulary, vocabulary);
+            var y = b.AsSpan(p * vocabulary, vocabulary);
+            int bestX = 0, bestY = 0;
+            for (int i = 0; i < vocabulary; i++)
+            {
+                if (x[i] > x[bestX])
+                    bestX = i;
+                if (y[i] > y[bestY])
+                    bestY = i;
+                largest = Math.Max(largest, Math.Abs(x[i] - y[i]));
+            }
+            if (bestX == bestY)
+                same++;
+        }
+        return ((double)same / positions, largest);
     }
 
     /// <summary>

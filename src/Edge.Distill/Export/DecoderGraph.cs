@@ -145,17 +145,18 @@ internal sealed class DecoderGraph
     public string Mlp(string x, string prefix) =>
         Linear(G.Op("Mul", [Silu(Linear(x, prefix + "gate_proj.weight")), Linear(x, prefix + "up_proj.weight")]), prefix + "down_proj.weight");
 
-    /// <summary>The logits output, [B, S, vocabulary], from the tied embedding or lm_head.weight.</summary>
     /// <summary>
-    /// The optional input <c>logits_to_keep</c> ([1] int64, as in Hugging Face): 0, the default, gives
-    /// logits for every position (evaluation, verification); k > 0 only for the last k, so a prefill
-    /// that samples one token does not project the whole prompt onto the vocabulary.
+    /// The input <c>logits_to_keep</c> ([1] int64, as in Hugging Face): 0 gives logits for every
+    /// position (evaluation, verification); k > 0 only for the last k, so a prefill that samples one
+    /// token does not project the whole prompt onto the vocabulary. A plain input, not an initializer
+    /// default: ONNX Runtime would warn at every load that such a default blocks constant folding.
     /// </summary>
-    public const string LogitsToKeep = "logits_to_keep";
+    private const string LogitsToKeep = "logits_to_keep";
 
+    /// <summary>The logits output, [B, kept positions, vocabulary], from the tied embedding or lm_head.weight.</summary>
     public void LmHead(string h, int hidden, int vocabulary, bool tied, string embedding)
     {
-        string keep = G.OptionalInput(LogitsToKeep, 0);
+        string keep = G.Input(LogitsToKeep, DataType.Int64, 1);
         string length = G.Op("Gather", [G.Op("Shape", [h]), G.Int64s(1)], ("axis", 0L));                                  // [1]
         string start = G.Op("Mul", [G.Op("Sub", [length, keep]), G.Op("Cast", [G.Op("Greater", [keep, G.Int64s(0)])], ("to", (long)DataType.Int64))]);
         h = G.Op("Slice", [h, start, length, G.Int64s(1)]);                                                                 // [B, kept, H]

@@ -27,17 +27,6 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
-    /// <summary>An int64 input that callers may leave out: an initializer of the same name is its default (IR 4 and later).</summary>
-    public string OptionalInput(string name, params long[] defaultValue)
-    {
-        _graph.Input.Add(ValueInfo(name, TensorProto.Types.DataType.Int64, [defaultValue.Length]));
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        tensor.Dims.Add(defaultValue.Length);
-        tensor.Int64Data.AddRange(defaultValue);
-        _graph.Initializer.Add(tensor);
-        return name;
-    }
-
     public void Output(string name, TensorProto.Types.DataType type, params object[] dims) =>
         _graph.Output.Add(ValueInfo(name, type, dims));
 

@@ -187,6 +187,7 @@ public static class EngineBenchmark
                 "input_ids" => OrtValue.CreateTensorValueFromMemory(new long[] { token }, [1, 1]),
                 "position_ids" => OrtValue.CreateTensorValueFromMemory(new long[] { state.Length }, [1, 1]),
                 "attention_mask" => OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, keys).Select(i => i <= state.Length ? 1L : 0L).ToArray(), [1, keys]),
+                "logits_to_keep" => OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1]),
                 _ => StateLike(meta, engine.Session.SharesBuffers ? state.Capacity : state.Length),
             };
             inputs.Add((name, value));

@@ -21,7 +21,7 @@ internal sealed record DecoderSignature(
     public const string PositionIds = "position_ids";
     public const string Logits = "logits";
 
-    /// <summary>Optional ([1] int64, defaulting to 0: every position): how many of the last positions get logits.</summary>
+    /// <summary>Optional input ([1] int64; 0: every position): how many of the last positions get logits. Older graphs lack it and give every position.</summary>
     public const string LogitsToKeep = "logits_to_keep";
 
     public static DecoderSignature Read(InferenceSession session, string modelPath)
@@ -56,9 +56,7 @@ internal sealed record DecoderSignature(
             if (!state.Any(s => s.PresentName == output))
                 throw new ModelLoadException($"{modelPath}: output '{output}' has no matching past input.");
         }
-        // An input with a default value is an overridable initializer to ONNX Runtime, not an input.
-        bool logitsToKeep = inputs.ContainsKey(LogitsToKeep) || session.OverridableInitializerMetadata.ContainsKey(LogitsToKeep);
-        return new DecoderSignature(inputs.ContainsKey(PositionIds), state, vocabulary, logitsToKeep);
+        return new DecoderSignature(inputs.ContainsKey(PositionIds), state, vocabulary, inputs.ContainsKey(LogitsToKeep));
     }
 
     /// <summary>Optimum names past_key_values.N.x / present.N.x; other layouts past_x / present_x.</summary>

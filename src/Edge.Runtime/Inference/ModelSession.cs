@@ -15,7 +15,7 @@ public sealed class ModelSession : IDisposable
     private readonly DecoderSignature _signature;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    // logits_to_keep values, bound by reference: 1 for a prefill that samples, 0 for every position.
+    // logits_to_keep values, bound by reference: 1 for a step that samples, 0 for every position.
     private readonly OrtValue _keepLastLogits = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1]);
     private readonly OrtValue _keepAllLogits = OrtValue.CreateTensorValueFromMemory(new long[] { 0 }, [1]);
 
@@ -28,6 +28,8 @@ public sealed class ModelSession : IDisposable
         var inputs = new List<string> { DecoderSignature.InputIds, DecoderSignature.AttentionMask };
         if (signature.HasPositionIds)
             inputs.Add(DecoderSignature.PositionIds);
+        if (signature.HasLogitsToKeep)
+            inputs.Add(DecoderSignature.LogitsToKeep);
         inputs.AddRange(signature.State.Select(s => s.PastName));
         _inputNames = [.. inputs];
         _outputNames = [DecoderSignature.Logits, .. signature.State.Select(s => s.PresentName)];
@@ -150,6 +152,8 @@ public sealed class ModelSession : IDisposable
             {
                 binding.BindInput(DecoderSignature.InputIds, shared.TokenValue);
                 binding.BindInput(DecoderSignature.PositionIds, shared.PositionValue);
+                if (_signature.HasLogitsToKeep)
+                    binding.BindInput(DecoderSignature.LogitsToKeep, _keepLastLogits);
                 binding.BindOutput(DecoderSignature.Logits, shared.LogitsValue);
                 shared.DecodeBound = true;
             }
@@ -192,13 +196,19 @@ public sealed class ModelSession : IDisposable
         var mask = new long[total];
         Array.Fill(mask, 1L);
 
-        var inputs = new List<OrtValue>(_inputNames.Length)
+        // Created here and disposed here; the logits_to_keep values belong to the session.
+        var created = new List<OrtValue>
         {
             OrtValue.CreateTensorValueFromMemory(ids, [1, count]),
             OrtValue.CreateTensorValueFromMemory(mask, [1, total]),
         };
         if (_signature.HasPositionIds)
-            inputs.Add(OrtValue.CreateTensorValueFromMemory(positions, [1, count]));
+            created.Add(OrtValue.CreateTensorValueFromMemory(positions, [1, count]));
+        var inputs = new List<OrtValue>(_inputNames.Length);
+        inputs.AddRange(created);
+        int kept = allLogits || !_signature.HasLogitsToKeep ? count : 1;
+        if (_signature.HasLogitsToKeep)
+            inputs.Add(allLogits ? _keepAllLogits : _keepLastLogits);
         inputs.AddRange(state.Past);
 
         float[]? everyPosition = null;
@@ -206,7 +216,7 @@ public sealed class ModelSession : IDisposable
         {
             var outputs = _session.Run(runOptions, _inputNames, inputs, _outputNames);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
-            logits.Slice((count - 1) * VocabularySize, VocabularySize).CopyTo(state.LastLogits);
+            logits.Slice((kept - 1) * VocabularySize, VocabularySize).CopyTo(state.LastLogits);
             if (allLogits)
                 everyPosition = logits.ToArray();
             outputs[0].Dispose();
@@ -216,8 +226,8 @@ public sealed class ModelSession : IDisposable
                 state.Past[i] = outputs[i + 1];
             }
         }
-        for (int i = 0; i < inputs.Count - state.Past.Length; i++)
-            inputs[i].Dispose();
+        foreach (var value in created)
+            value.Dispose();
         state.Length = total;
         return everyPosition;
     }
@@ -235,7 +245,7 @@ public sealed class ModelSession : IDisposable
         return (ids, positions);
     }
 
-    /// <summary>For a prefill that samples: logits_to_keep = 1 (bind only when <see cref="DecoderSignature.HasLogitsToKeep"/>).</summary>
+    /// <summary>logits_to_keep = 1, for steps that sample (bind only when <see cref="DecoderSignature.HasLogitsToKeep"/>).</summary>
     internal OrtValue KeepLastLogits => _keepLastLogits;
 
     public void Dispose()

@@ -126,6 +126,8 @@ internal sealed unsafe class BatchedDecoder : IBatchExecutor
         binding.BindInput(DecoderSignature.InputIds, View(_tokens, [count, 1]));
         binding.BindInput(DecoderSignature.PositionIds, View(_positions, [count, 1]));
         binding.BindInput(DecoderSignature.AttentionMask, View(_mask, [count, _capacity]));
+        if (_session.Signature.HasLogitsToKeep)
+            binding.BindInput(DecoderSignature.LogitsToKeep, _session.KeepLastLogits);
         foreach (var (tensor, buffer, rowFloats) in _caches)
         {
             var cache = FloatView(buffer, tensor.CapacityShape(count, _capacity), count * rowFloats);

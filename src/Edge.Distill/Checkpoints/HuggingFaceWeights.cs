@@ -144,7 +144,6 @@ internal sealed class HuggingFaceWeights : CheckpointWeights, IDisposable
 
     public override IEnumerable<string> Keys => _tensors.Keys;
 
-
     public override int Count => _tensors.Count;
 
     public override bool ContainsKey(string key) => _tensors.ContainsKey(key);

@@ -184,9 +184,8 @@ internal sealed class DecoderGraph
         return G.Initializer(name + "_t", transposed, columns, rows);
     }
 
-    public string Zeros(string like) => G.Op("ConstantOfShape", [G.Op("Shape", [like])], ("value", FloatTensor(0f)));
-
-    public string Ones(string like) => G.Op("ConstantOfShape", [G.Op("Shape", [like])], ("value", FloatTensor(1f)));
+    /// <summary>A float tensor of <paramref name="like"/>'s shape holding <paramref name="value"/> everywhere.</summary>
+    public string Filled(string like, float value) => G.Op("ConstantOfShape", [G.Op("Shape", [like])], ("value", FloatTensor(value)));
 
     public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
     {

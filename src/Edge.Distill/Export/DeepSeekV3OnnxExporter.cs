@@ -162,7 +162,7 @@ internal sealed class DeepSeekV3OnnxExporter
         // -1e30 elsewhere makes it pick exactly ours and mix with w / sum(w), and the product with
         // sum(w) restores w: the routing (sigmoid or softmax, bias for choice only, groups, norm,
         // scale) stays ours and exact. Its SwiGLU with alpha 1, beta 0 and no limit is SiLU(gate) x up.
-        string routerLogits = _g.Op("ScatterElements", [_g.Op("Sub", [_d.Zeros(scores), _g.Scalar(1e30f)]), chosen, _g.Op("Log", [weights])], ("axis", 1L));
+        string routerLogits = _g.Op("ScatterElements", [_d.Filled(scores, -1e30f), chosen, _g.Op("Log", [weights])], ("axis", 1L));
         string mixed = _g.MicrosoftOp("MoE", [flat, routerLogits, ExpertGateUpWeights(prefix), "", ExpertDownWeights(prefix)],
             ("k", (long)c.NumExpertsPerTok), ("activation_type", "swiglu"), ("swiglu_fusion", 1L), ("normalize_routing_weights", 1L),
             ("activation_alpha", 1f), ("activation_beta", 0f));
@@ -184,37 +184,39 @@ internal sealed class DeepSeekV3OnnxExporter
             ? _g.Op("ReduceSum", [_g.OpWithOutputs("TopK", [grouped, _g.Int64s(2)], 2, ("axis", -1L))[0], _g.Int64s(-1)], ("keepdims", 0L))
             : _g.Op("ReduceMax", [grouped], ("axes", new long[] { -1 }), ("keepdims", 0L));                   // [N, G]
         string groupIndices = _g.OpWithOutputs("TopK", [groupScores, _g.Int64s(c.TopkGroup)], 2, ("axis", -1L))[1];
-        string groupMask = _g.Op("ScatterElements", [_d.Zeros(groupScores), groupIndices, _d.Ones(groupIndices)], ("axis", 1L));
+        string groupMask = _g.Op("ScatterElements", [_d.Filled(groupScores, 0f), groupIndices, _d.Filled(groupIndices, 1f)], ("axis", 1L));
         string keep = _g.Op("Cast", [_g.Op("Unsqueeze", [groupMask, _g.Int64s(-1)])], ("to", (long)DataType.Bool));
         return _g.Op("Reshape", [_g.Op("Where", [keep, grouped, _g.Scalar(0f)]), _g.Int64s(-1, c.NRoutedExperts)]);
     }
 
-    /// <summary>[E, 2 x I, H]: expert e's gate and up rows interleaved (gate i at 2i, up i at 2i + 1), as MoE's fused SwiGLU reads them.</summary>
+    /// <summary>
+    /// [E, 2 x I, H]: expert e's gate and up rows interleaved (gate i at 2i, up i at 2i + 1), as MoE's
+    /// fused SwiGLU reads them. Built one expert at a time (with external data, never whole in memory).
+    /// </summary>
     private string ExpertGateUpWeights(string prefix)
     {
-        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
-        var stacked = new float[(long)experts * 2 * inner * hidden];
-        for (int e = 0; e < experts; e++)
+        int inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
+        IEnumerable<float[]> Experts()
         {
-            var gate = _d[$"{prefix}experts.{e}.gate_proj.weight"].Data; // [I, H]
-            var up = _d[$"{prefix}experts.{e}.up_proj.weight"].Data;
-            var expert = stacked.AsSpan(e * 2 * inner * hidden, 2 * inner * hidden);
-            for (int i = 0; i < inner; i++)
+            for (int e = 0; e < _config.NRoutedExperts; e++)
             {
-                gate.AsSpan(i * hidden, hidden).CopyTo(expert[(2 * i * hidden)..]);
-                up.AsSpan(i * hidden, hidden).CopyTo(expert[((2 * i + 1) * hidden)..]);
+                var gate = _d[$"{prefix}experts.{e}.gate_proj.weight"].Data; // [I, H]
+                var up = _d[$"{prefix}experts.{e}.up_proj.weight"].Data;
+                var expert = new float[2 * inner * hidden];
+                for (int i = 0; i < inner; i++)
+                {
+                    gate.AsSpan(i * hidden, hidden).CopyTo(expert.AsSpan(2 * i * hidden));
+                    up.AsSpan(i * hidden, hidden).CopyTo(expert.AsSpan((2 * i + 1) * hidden));
+                }
+                yield return expert;
             }
         }
-        return _g.Initializer($"{prefix}experts.gate_up_proj.weight", stacked, experts, 2 * inner, hidden);
+        return _g.Initializer($"{prefix}experts.gate_up_proj.weight", Experts(), _config.NRoutedExperts, 2 * inner, hidden);
     }
 
-    /// <summary>[E, H, I]: each expert's down projection as the checkpoint holds it.</summary>
-    private string ExpertDownWeights(string prefix)
-    {
-        int experts = _config.NRoutedExperts, inner = _config.MoeIntermediateSize, hidden = _config.HiddenSize;
-        var stacked = new float[(long)experts * inner * hidden];
-        for (int e = 0; e < experts; e++)
-            _d[$"{prefix}experts.{e}.down_proj.weight"].Data.CopyTo(stacked.AsSpan(e * inner * hidden));
-        return _g.Initializer($"{prefix}experts.down_proj.weight", stacked, experts, hidden, inner);
-    }
+    /// <summary>[E, H, I]: each expert's down projection as the checkpoint holds it, one expert at a time.</summary>
+    private string ExpertDownWeights(string prefix) =>
+        _g.Initializer($"{prefix}experts.down_proj.weight",
+            Enumerable.Range(0, _config.NRoutedExperts).Select(e => _d[$"{prefix}experts.{e}.down_proj.weight"].Data),
+            _config.NRoutedExperts, _config.HiddenSize, _config.MoeIntermediateSize);
 }

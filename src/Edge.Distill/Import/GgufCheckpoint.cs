@@ -33,6 +33,15 @@ internal sealed class GgufCheckpoint : CheckpointWeights
     private GgufReader.TensorInfo Info(string name) =>
         _gguf.Tensors.TryGetValue(name, out var info) ? info : throw new InvalidDataException($"{_gguf.Path} has no tensor '{name}'.");
 
+    /// <summary>A GGUF tensor that must have the shape the metadata gives it.</summary>
+    private GgufReader.TensorInfo Checked(string name, long[] shape)
+    {
+        var info = Info(name);
+        if (!info.Shape.SequenceEqual(shape))
+            throw new InvalidDataException($"{_gguf.Path}: tensor '{name}' has shape [{string.Join(", ", info.Shape)}]; the metadata needs [{string.Join(", ", shape)}].");
+        return info;
+    }
+
     /// <summary>Elements [start, start + count) of a GGUF tensor (all of it by default) as float32.</summary>
     private float[] Load(string name, long start = 0, long? count = null)
     {
@@ -47,9 +56,7 @@ internal sealed class GgufCheckpoint : CheckpointWeights
     /// <summary>A GGUF tensor under a Hugging Face name, checked against the shape the config gives it.</summary>
     private void Map(string hfName, string ggufName, long[] shape, Func<float[], float[]>? transform = null)
     {
-        var info = Info(ggufName);
-        if (!info.Shape.SequenceEqual(shape))
-            throw new InvalidDataException($"{_gguf.Path}: tensor '{ggufName}' has shape [{string.Join(", ", info.Shape)}]; the metadata needs [{string.Join(", ", shape)}].");
+        Checked(ggufName, shape);
         _tensors[hfName] = (shape, () => transform is null ? Load(ggufName) : transform(Load(ggufName)));
     }
 
@@ -118,11 +125,8 @@ internal sealed class GgufCheckpoint : CheckpointWeights
             else
             {
                 string kB = blk + "attn_k_b.weight", vB = blk + "attn_v_b.weight";
-                foreach (var (name, shape) in new[] { (kB, new[] { heads, rank, nope }), (vB, new[] { heads, v, rank }) })
-                {
-                    if (!Info(name).Shape.SequenceEqual(shape))
-                        throw new InvalidDataException($"{_gguf.Path}: tensor '{name}' has shape [{string.Join(", ", Info(name).Shape)}]; the metadata needs [{string.Join(", ", shape)}].");
-                }
+                Checked(kB, [heads, rank, nope]);
+                Checked(vB, [heads, v, rank]);
                 _tensors[a + "kv_b_proj.weight"] = ([heads * (nope + v), rank], () => MergeKvB(Load(kB), Load(vB), (int)heads, (int)rank, (int)nope, (int)v));
             }
             Map(a + "o_proj.weight", blk + "attn_output.weight", [h, heads * v]);
@@ -138,9 +142,7 @@ internal sealed class GgufCheckpoint : CheckpointWeights
             foreach (var (g, name, shape) in new[] { ("ffn_gate_exps", "gate_proj", new[] { inner, h }), ("ffn_up_exps", "up_proj", new[] { inner, h }), ("ffn_down_exps", "down_proj", new[] { h, inner }) })
             {
                 string stacked = blk + g + ".weight";
-                long[] all = [c.NRoutedExperts, shape[0], shape[1]];
-                if (!Info(stacked).Shape.SequenceEqual(all))
-                    throw new InvalidDataException($"{_gguf.Path}: tensor '{stacked}' has shape [{string.Join(", ", Info(stacked).Shape)}]; the metadata needs [{string.Join(", ", all)}].");
+                Checked(stacked, [c.NRoutedExperts, shape[0], shape[1]]);
                 long size = shape[0] * shape[1];
                 for (int e = 0; e < c.NRoutedExperts; e++)
                 {
@@ -190,7 +192,6 @@ internal sealed class GgufCheckpoint : CheckpointWeights
     public override (long[] Shape, float[] Data) this[string key] => (_tensors[key].Shape, _tensors[key].Read());
 
     public override IEnumerable<string> Keys => _tensors.Keys;
-
 
     public override int Count => _tensors.Count;
 

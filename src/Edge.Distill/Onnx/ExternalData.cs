@@ -36,10 +36,27 @@ internal sealed class ExternalData : IDisposable
     /// <summary>Writes the values to the side file and points the tensor at them.</summary>
     public void Store(TensorProto tensor, ReadOnlySpan<float> values)
     {
-        long length = Begin();
+        long offset = Begin();
         for (int start = 0; start < values.Length; start += ChunkBytes / sizeof(float))
             _file.Write(MemoryMarshal.AsBytes(values.Slice(start, Math.Min(ChunkBytes / sizeof(float), values.Length - start))));
-        Point(tensor, length, (long)values.Length * sizeof(float));
+        Point(tensor, offset, (long)values.Length * sizeof(float));
+    }
+
+    /// <summary>
+    /// Writes a tensor made of consecutive parts (one expert after another) as they are produced,
+    /// so the whole tensor is never in memory; points the tensor at them and returns their byte count.
+    /// </summary>
+    public long Store(TensorProto tensor, IEnumerable<float[]> parts)
+    {
+        long offset = Begin();
+        foreach (var part in parts)
+        {
+            for (int start = 0; start < part.Length; start += ChunkBytes / sizeof(float))
+                _file.Write(MemoryMarshal.AsBytes(part.AsSpan(start, Math.Min(ChunkBytes / sizeof(float), part.Length - start))));
+        }
+        long length = _file.Length - offset;
+        Point(tensor, offset, length);
+        return length;
     }
 
     /// <summary>Writes the bytes to the side file and points the tensor at them.</summary>

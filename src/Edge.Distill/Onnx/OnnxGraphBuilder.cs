@@ -42,6 +42,22 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>
+    /// A float initializer made of consecutive parts of equal length (stacked experts): streamed part by
+    /// part into the side file when there is one, so the stack is never whole in memory.
+    /// </summary>
+    public string Initializer(string name, IEnumerable<float[]> parts, params long[] dims)
+    {
+        if (_external is null)
+            return Initializer(name, parts.SelectMany(p => p).ToArray(), dims);
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        if (_external.Store(tensor, parts) != dims.Aggregate(1L, (a, b) => a * b) * sizeof(float))
+            throw new InvalidOperationException($"initializer '{name}': its parts do not add up to [{string.Join(", ", dims)}].");
+        tensor.Dims.AddRange(dims);
+        _graph.Initializer.Add(tensor);
+        return name;
+    }
+
     /// <summary>A 1-D int64 constant (shapes, axes, k of TopK).</summary>
     public string Int64s(params long[] values)
     {

@@ -25,7 +25,10 @@ internal static class EngineConfiguration
         };
     }
 
-    /// <summary>Scheduler:MaxBatchSize (32), Scheduler:MaxWaitMs (0), Scheduler:MaxQueue (256).</summary>
+    /// <summary>
+    /// Scheduler:MaxBatchSize (32), Scheduler:MaxWaitMs (0), Scheduler:MaxQueue (256),
+    /// Scheduler:PrefillChunkTokens (256), Scheduler:PrefixCacheMiB (64; 0 turns prefix reuse off).
+    /// </summary>
     public static SchedulerOptions ReadScheduler(IConfiguration configuration)
     {
         var defaults = new SchedulerOptions();
@@ -34,6 +37,8 @@ internal static class EngineConfiguration
             MaxBatchSize = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxBatchSize", defaults.MaxBatchSize, minimum: 1),
             MaxWaitMs = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxWaitMs", defaults.MaxWaitMs, minimum: 0),
             MaxQueue = ConfigurationValues.ReadInt(configuration, "Scheduler:MaxQueue", defaults.MaxQueue, minimum: 1),
+            PrefillChunkTokens = ConfigurationValues.ReadInt(configuration, "Scheduler:PrefillChunkTokens", defaults.PrefillChunkTokens, minimum: 1),
+            PrefixCacheBytes = (long)ConfigurationValues.ReadInt(configuration, "Scheduler:PrefixCacheMiB", (int)(defaults.PrefixCacheBytes >> 20), minimum: 0) << 20,
         };
     }
 }

@@ -33,7 +33,7 @@ internal sealed partial class ModelLoader(EngineOptions engineOptions, Scheduler
         {
             var scheduler = !engine.SupportsBatching ? null
                 : wrapExecutor is null ? new GenerationScheduler(engine, schedulerOptions)
-                : new GenerationScheduler(engine, schedulerOptions, maxBatch => wrapExecutor(GenerationScheduler.OnnxRuntimeExecutor(engine, maxBatch)));
+                : new GenerationScheduler(engine, schedulerOptions, maxBatch => wrapExecutor(GenerationScheduler.OnnxRuntimeExecutor(engine, maxBatch, schedulerOptions.PrefixCacheBytes)));
             if (scheduler is not null)
                 scheduler.Faulted += (stage, error, stopped) => EngineFault(logger, stage, stopped ? "the scheduler stopped" : "the touched sequences failed; serving on", error);
             return new ServingModel(engine, scheduler, OpenCache(engine.Package.Manifest.Version), new ServingHealth());

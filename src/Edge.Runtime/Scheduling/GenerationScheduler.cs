@@ -7,7 +7,10 @@ namespace Edge.Runtime.Scheduling;
 /// <summary>
 /// Continuous batching: requests queue (bounded), join the running batch at the next step, and
 /// leave it the moment they finish or are cancelled. One inference thread owns the model; each
-/// decode step runs every active sequence together.
+/// decode step runs every active sequence together. Between two steps at most
+/// <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens are prefilled, so a long prompt
+/// is spread over several steps instead of stalling the sequences already decoding; a prompt
+/// whose beginning was computed before starts after it (prefix reuse, where the executor keeps prefixes).
 /// A fault fails only the sequences it touched: a prefill or sampling fault its own sequence, a
 /// step fault the batch that step ran (the executor is then rebuilt). If the executor cannot be
 /// rebuilt, or steps keep failing, the scheduler stops and says why in <see cref="Fault"/>.
@@ -29,7 +32,12 @@ public sealed class GenerationScheduler : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _loop;
     private readonly Request?[] _slots;
+    // Decoding sequences hold slots 0.._active-1; the one whose prompt is being prefilled, if any,
+    // holds _prefillSlot (= _active once compacted) with _prefilled positions written so far.
     private int _active;
+    private Request? _prefilling;
+    private int _prefillSlot;
+    private int _prefilled;
     private int _queued;
     private int _consecutiveStepFaults;
     private string? _fault;
@@ -41,7 +49,7 @@ public sealed class GenerationScheduler : IDisposable
         _engine = engine;
         _options = options ?? new SchedulerOptions();
         _options.Validate();
-        _executorFactory = executorFactory ?? (maxBatch => OnnxRuntimeExecutor(engine, maxBatch));
+        _executorFactory = executorFactory ?? (maxBatch => OnnxRuntimeExecutor(engine, maxBatch, _options.PrefixCacheBytes));
         _executor = _executorFactory(_options.MaxBatchSize);
         _capacity = _executor.Capacity;
         _slots = new Request?[_options.MaxBatchSize];
@@ -51,13 +59,19 @@ public sealed class GenerationScheduler : IDisposable
     }
 
     /// <summary>The executor the scheduler uses unless given another: the model's session on ONNX Runtime.</summary>
-    public static IBatchExecutor OnnxRuntimeExecutor(InferenceEngine engine, int maxBatch) => new BatchedDecoder(engine.Session, maxBatch);
+    public static IBatchExecutor OnnxRuntimeExecutor(InferenceEngine engine, int maxBatch, long prefixCacheBytes = 0) =>
+        new BatchedDecoder(engine.Session, maxBatch, prefixCacheBytes);
 
     /// <summary>Requests waiting for a slot.</summary>
     public int QueueDepth => Volatile.Read(ref _queued);
 
     /// <summary>Sequences in the running batch.</summary>
     public int ActiveSequences => Volatile.Read(ref _active);
+
+    /// <summary>Prompt positions taken from kept prefixes instead of being computed: for metrics and tests.</summary>
+    public long PrefixTokensReused => Interlocked.Read(ref _prefixTokensReused);
+
+    private long _prefixTokensReused;
 
     /// <summary>Null while the scheduler serves; once it has stopped on a fault it could not recover from, the reason.</summary>
     public string? Fault => Volatile.Read(ref _fault);
@@ -136,9 +150,9 @@ public sealed class GenerationScheduler : IDisposable
         {
             while (!_stopping.IsCancellationRequested && Fault is null)
             {
-                if (_active == 0 && !WaitForWork())
+                if (_active == 0 && _prefilling is null && !WaitForWork())
                     break;
-                Admit();
+                PrefillWithinBudget();
                 if (_active == 0)
                     continue;
                 int count = _active;
@@ -216,6 +230,8 @@ public sealed class GenerationScheduler : IDisposable
         {
             _executor = _executorFactory(_options.MaxBatchSize);
             _executorReleased = false;
+            // The prompt being prefilled was not in the failed step, but its rows went with the old executor.
+            _prefilled = 0;
         }
         catch (Exception e)
         {
@@ -245,38 +261,113 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
-    /// <summary>Prefills queued requests into free slots; a prefill fault fails only that request.</summary>
-    private void Admit()
+    /// <summary>
+    /// Prefills up to PrefillChunkTokens prompt tokens: the rest of the prompt in progress, then
+    /// queued requests in free slots. A prompt that is done joins the decoding batch; a prefill
+    /// fault fails only that request.
+    /// </summary>
+    private void PrefillWithinBudget()
     {
-        while (_active < _slots.Length && !_stopping.IsCancellationRequested && _queue.Reader.TryRead(out var request))
+        int budget = _options.PrefillChunkTokens;
+        while (budget > 0 && !_stopping.IsCancellationRequested && (_prefilling is not null || StartPrefill()))
         {
-            Interlocked.Decrement(ref _queued);
-            var sequence = request.Sequence;
+            var request = _prefilling!;
             if (request.Cancellation.IsCancellationRequested)
             {
-                sequence.Cancel();
-                request.Complete();
+                request.Sequence.Cancel();
+                EndPrefill();
                 continue;
             }
-            int slot = _active;
+            int[] prompt = request.Sequence.Prompt;
+            int count = Math.Min(budget, prompt.Length - _prefilled);
             try
             {
-                _executor.Prefill(slot, sequence.Prompt);
+                _executor.Prefill(_prefillSlot, prompt.AsSpan(_prefilled, count), _prefilled);
             }
             catch (Exception e)
             {
-                // The slot was free and stays free: its rows are rewritten by the next prefill.
+                // The slot is released and rewritten by the next prefill; nothing else was touched.
                 request.Fail(new GenerationFaultException(GenerationStage.Prefill, e));
-                request.Complete();
+                EndPrefill();
                 Interlocked.Increment(ref _faultsSurvived);
                 Faulted?.Invoke(GenerationStage.Prefill, e, false);
                 continue;
             }
+            _prefilled += count;
+            budget -= count;
+            if (_prefilled < prompt.Length)
+                continue;
+            Retain(_prefillSlot, prompt);
+            int slot = _prefillSlot;
             _slots[slot] = request;
+            _prefilling = null;
             Volatile.Write(ref _active, _active + 1);
             Advance(slot);
         }
         Compact();
+    }
+
+    /// <summary>Takes the next live queued request into the free slot after the batch, starting after any kept prefix.</summary>
+    private bool StartPrefill()
+    {
+        while (_active < _slots.Length && _queue.Reader.TryRead(out var request))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (request.Cancellation.IsCancellationRequested)
+            {
+                request.Sequence.Cancel();
+                request.Complete();
+                continue;
+            }
+            _prefilling = request;
+            _prefillSlot = _active;
+            _prefilled = 0;
+            try
+            {
+                _prefilled = _executor.RestorePrefix(_prefillSlot, request.Sequence.Prompt);
+            }
+            catch (Exception)
+            {
+                // Reuse is an optimisation: on any trouble the prompt is computed from its start.
+                _prefilled = 0;
+            }
+            Interlocked.Add(ref _prefixTokensReused, _prefilled);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>The prefilling request ends (cancelled or failed) before it joined the batch.</summary>
+    private void EndPrefill()
+    {
+        _prefilling!.Complete();
+        _prefilling = null;
+        Release(_prefillSlot);
+    }
+
+    /// <summary>Offers the executor a slot's computed tokens for later prompts; a failure only loses the reuse.</summary>
+    private void Retain(int slot, ReadOnlySpan<int> tokens)
+    {
+        try
+        {
+            _executor.RetainPrefix(slot, tokens);
+        }
+        catch (Exception)
+        {
+            // Nothing depends on a kept prefix.
+        }
+    }
+
+    private void Release(int slot)
+    {
+        try
+        {
+            _executor.Release(slot);
+        }
+        catch (Exception)
+        {
+            // Memory not given back now is rewritten by the slot's next sequence.
+        }
     }
 
     /// <summary>Samples a slot's next token from its logits row and emits its text; a fault fails that sequence alone.</summary>
@@ -305,7 +396,10 @@ public sealed class GenerationScheduler : IDisposable
         }
     }
 
-    /// <summary>Completes finished (or failed) sequences and moves the last active ones into their slots.</summary>
+    /// <summary>
+    /// Completes finished (or failed) sequences, keeping what they computed for later prompts, and
+    /// moves the last active ones (and the prompt being prefilled) into the freed slots.
+    /// </summary>
     private void Compact()
     {
         int slot = 0;
@@ -317,6 +411,8 @@ public sealed class GenerationScheduler : IDisposable
                 slot++;
                 continue;
             }
+            if (request.Error is null)
+                Retain(slot, FedTokens(request.Sequence));
             request.Complete();
             int last = _active - 1;
             if (slot != last)
@@ -326,8 +422,25 @@ public sealed class GenerationScheduler : IDisposable
                 _slots[slot] = moved;
             }
             _slots[last] = null;
+            Release(last);
             Volatile.Write(ref _active, last);
         }
+        if (_prefilling is not null && _prefillSlot != _active)
+        {
+            _executor.Move(_prefillSlot, _active, _prefilled);
+            Release(_prefillSlot);
+            _prefillSlot = _active;
+        }
+    }
+
+    /// <summary>The tokens whose cache rows a sequence wrote: its prompt and every sampled token but the last, which was never fed.</summary>
+    private static int[] FedTokens(GenerationSequence sequence)
+    {
+        int fed = Math.Max(0, sequence.Completion.Count - 1);
+        var tokens = new int[sequence.Prompt.Length + fed];
+        sequence.Prompt.CopyTo(tokens, 0);
+        sequence.Completion.CopyTo(0, tokens, sequence.Prompt.Length, fed);
+        return tokens;
     }
 
     /// <summary>The scheduler cannot go on: every sequence and queued request gets the reason, and new ones are refused.</summary>
@@ -344,6 +457,12 @@ public sealed class GenerationScheduler : IDisposable
             _slots[slot] = null;
         }
         Volatile.Write(ref _active, 0);
+        if (_prefilling is not null)
+        {
+            _prefilling.Fail(error);
+            _prefilling.Complete();
+            _prefilling = null;
+        }
         while (_queue.Reader.TryRead(out var request))
         {
             Interlocked.Decrement(ref _queued);
@@ -365,6 +484,8 @@ public sealed class GenerationScheduler : IDisposable
             _slots[slot]!.Sequence.Cancel();
             _slots[slot]!.Complete();
         }
+        _prefilling?.Sequence.Cancel();
+        _prefilling?.Complete();
         while (_queue.Reader.TryRead(out var request))
         {
             request.Sequence.Cancel();

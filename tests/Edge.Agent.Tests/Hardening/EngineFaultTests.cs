@@ -93,11 +93,11 @@ public sealed class EngineFaultTests
             public int MaxBatch => inner.MaxBatch;
             public int Capacity => inner.Capacity;
 
-            public void Prefill(int slot, ReadOnlySpan<int> prompt)
+            public void Prefill(int slot, ReadOnlySpan<int> tokens, int start)
             {
                 if (Interlocked.Decrement(ref faults.FailPrefills) >= 0)
                     throw new InvalidOperationException("prefill failed (injected)");
-                inner.Prefill(slot, prompt);
+                inner.Prefill(slot, tokens, start);
             }
 
             public void Decode(int count, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
@@ -109,6 +109,9 @@ public sealed class EngineFaultTests
 
             public Span<float> Logits(int slot) => inner.Logits(slot);
             public void Move(int source, int destination, int length) => inner.Move(source, destination, length);
+            public void Release(int slot) => inner.Release(slot);
+            public int RestorePrefix(int slot, ReadOnlySpan<int> prompt) => inner.RestorePrefix(slot, prompt);
+            public void RetainPrefix(int slot, ReadOnlySpan<int> tokens) => inner.RetainPrefix(slot, tokens);
             public void Dispose() => inner.Dispose();
         }
     }

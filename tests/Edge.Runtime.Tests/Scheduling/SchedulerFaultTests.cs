@@ -101,8 +101,8 @@ public sealed class SchedulerFaultTests
     }
 
     /// <summary>
-    /// Random prompt lengths, max_tokens (up to int.MaxValue), slot rows shorter than the context
-    /// and batch positions: a request is refused or runs to its end; the engine never faults.
+    /// Random prompt lengths, max_tokens (up to int.MaxValue), slot rows shorter than the context,
+    /// prefill chunk sizes and batch positions: a request is refused or runs to its end; the engine never faults.
     /// </summary>
     [TestMethod]
     public async Task NoRequestShapeFaultsTheEngine()
@@ -112,7 +112,9 @@ public sealed class SchedulerFaultTests
         {
             int capacity = random.Next(4, s_engine.ContextLength + 1);
             var executors = new ExecutorFactory(s_engine, capacity);
-            using var scheduler = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = random.Next(1, 6) }, executors.Create);
+            // Chunks from 1 token up: prompts are spread over steps while other sequences decode.
+            var options = new SchedulerOptions { MaxBatchSize = random.Next(1, 6), PrefillChunkTokens = random.Next(3) == 0 ? 256 : random.Next(1, 12) };
+            using var scheduler = new GenerationScheduler(s_engine, options, executors.Create);
             var runs = Enumerable.Range(0, 8).Select(_ =>
             {
                 int length = random.Next(4) switch { 0 => 1, 1 => capacity, 2 => random.Next(1, capacity + 2), _ => random.Next(1, 40) };
@@ -172,14 +174,17 @@ public sealed class SchedulerFaultTests
         public int MaxBatch => maxBatch;
         public int Capacity => capacity;
 
-        public void Prefill(int slot, ReadOnlySpan<int> prompt)
+        public void Prefill(int slot, ReadOnlySpan<int> tokens, int start)
         {
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, maxBatch);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(prompt.Length, capacity);
-            if (factory.PrefillFault(prompt.ToArray()))
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(start + tokens.Length, capacity);
+            // A chunk continues the slot's sequence exactly where the last one ended.
+            if (start != (start == 0 ? 0 : _lengths[slot]))
+                throw new InvalidOperationException($"slot {slot}: chunk at {start}, expected {_lengths[slot]}");
+            if (factory.PrefillFault(tokens.ToArray()))
                 throw new InvalidOperationException("prefill failed (injected)");
-            _lengths[slot] = prompt.Length;
-            Point(slot, prompt[^1]);
+            _lengths[slot] = start + tokens.Length;
+            Point(slot, tokens[^1]);
         }
 
         public void Decode(int count, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)

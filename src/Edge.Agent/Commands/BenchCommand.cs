@@ -18,15 +18,20 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Batch-1 runs (the median is reported).", DefaultValueFactory = _ => 3 };
         var streams = new Option<string>("--streams") { Description = "Concurrent stream counts to measure (none: batch 1 only, for models whose cache for many streams would not fit).", DefaultValueFactory = _ => "4,8,32" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per core).", DefaultValueFactory = _ => 0 };
+        var longPrompt = new Option<int>("--long-prompt") { Description = "Tokens of a prompt arriving while --long-prompt-streams streams decode: their inter-token latency with chunked and whole prefill (0: skip).", DefaultValueFactory = _ => 2000 };
+        var longPromptStreams = new Option<int>("--long-prompt-streams") { Description = "Streams decoding while the long prompt is prefilled.", DefaultValueFactory = _ => 8 };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens prefilled between two decode steps (the daemon's Scheduler:PrefillChunkTokens).", DefaultValueFactory = _ => 256 };
         var json = new Option<string>("--json") { Description = "Where to write the JSON report.", DefaultValueFactory = _ => "bench.json" };
         var command = new Command("bench", "Measure time to first token, decode speed, concurrency, engine overhead and memory.")
         {
-            model, promptTokens, generate, runs, streams, threads, json,
+            model, promptTokens, generate, runs, streams, threads, longPrompt, longPromptStreams, prefillChunk, json,
         };
         command.SetAction(result =>
         {
             if (result.GetValue(threads) < 0)
                 throw new ArgumentException("--threads must be 0 or more.");
+            if (result.GetValue(longPrompt) < 0 || result.GetValue(longPromptStreams) < 1 || result.GetValue(prefillChunk) < 1)
+                throw new ArgumentException("--long-prompt must be 0 or more, --long-prompt-streams and --prefill-chunk at least 1.");
             using var engine = InferenceEngine.Load(result.GetValue(model) ?? AgentDefaults.ModelDirectory, new EngineOptions { IntraOpThreads = result.GetValue(threads) });
             string streamList = result.GetValue(streams)!;
             var settings = new BenchmarkSettings
@@ -35,6 +40,9 @@ internal static class BenchCommand
                 GeneratedTokens = result.GetValue(generate),
                 Runs = result.GetValue(runs),
                 ConcurrentStreams = streamList == "none" ? [] : [.. streamList.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
+                LongPromptTokens = result.GetValue(longPrompt),
+                LongPromptStreams = result.GetValue(longPromptStreams),
+                PrefillChunkTokens = result.GetValue(prefillChunk),
             };
             var report = EngineBenchmark.Run(engine, settings, step => Console.Error.WriteLine($"bench: {step}"));
             Print(report);
@@ -63,5 +71,11 @@ internal static class BenchCommand
         Console.WriteLine(string.Create(c, $"| engine overhead ratio | {r.EngineOverheadRatio:F3} |"));
         Console.WriteLine(string.Create(c, $"| managed bytes per decode step | {r.AllocatedBytesPerDecodeStep} |"));
         Console.WriteLine(string.Create(c, $"| peak RSS | {r.PeakRssBytes / 1048576.0:F1} MiB |"));
+        Console.WriteLine(string.Create(c, $"| KV cache, 32 idle slots | {r.CacheReservedBytes32Slots / 1048576.0:F1} MiB reserved, RSS +{r.CacheIdleRssBytes32Slots / 1048576.0:F1} MiB |"));
+        foreach (var p in r.LongPrefill)
+        {
+            string how = p.ChunkTokens >= p.PromptTokens ? "whole" : $"chunks of {p.ChunkTokens}";
+            Console.WriteLine(string.Create(c, $"| {p.PromptTokens}-token prompt ({how}) while {p.Streams} streams decode | their inter-token p50 {p.InterTokenP50Ms:F1} ms, p99 {p.InterTokenP99Ms:F1} ms, max {p.InterTokenMaxMs:F1} ms (steady p50 {p.SteadyInterTokenP50Ms:F1} ms); its TTFT {p.LongPromptTtftMs:F0} ms |"));
+        }
     }
 }

@@ -16,6 +16,11 @@ public sealed record BenchmarkSettings
     public int Runs { get; init; } = 3;
     public IReadOnlyList<int> ConcurrentStreams { get; init; } = [4, 8, 32];
     public int OverheadSteps { get; init; } = 200;
+
+    /// <summary>A prompt this long arrives while <see cref="LongPromptStreams"/> streams decode (capped to fit the context; 0: not measured).</summary>
+    public int LongPromptTokens { get; init; } = 2000;
+    public int LongPromptStreams { get; init; } = 8;
+    public int PrefillChunkTokens { get; init; } = new SchedulerOptions().PrefillChunkTokens;
 }
 
 public sealed record BenchmarkReport
@@ -36,6 +41,11 @@ public sealed record BenchmarkReport
     public double EngineOverheadRatio => EngineStepMs / BareRunMs;
     public required long AllocatedBytesPerDecodeStep { get; init; }
     public required long PeakRssBytes { get; init; }
+
+    /// <summary>Address space the caches of 32 batch slots reserve, and the RSS that creating them added (0 at idle: memory comes with tokens).</summary>
+    public required long CacheReservedBytes32Slots { get; init; }
+    public required long CacheIdleRssBytes32Slots { get; init; }
+    public required IReadOnlyList<LongPrefillResult> LongPrefill { get; init; }
     public required string Machine { get; init; }
 }
 
@@ -57,7 +67,7 @@ public static class EngineBenchmark
 {
     public static BenchmarkReport Run(InferenceEngine engine, BenchmarkSettings settings, Action<string>? progress = null)
     {
-        int[] prompt = FixedPrompt(engine, settings.PromptTokens);
+        int[] prompt = BenchmarkPrompt.Of(engine, settings.PromptTokens);
         var greedy = new GenerationSettings { MaxTokens = settings.GeneratedTokens, StopAtEos = false };
 
         progress?.Invoke("warm-up");
@@ -102,6 +112,12 @@ public static class EngineBenchmark
             }
         }
 
+        var (reserved, idleRss) = engine.Session.SharesBuffers ? IdleCacheMemory(engine) : (0, 0);
+        var longPrefill = new List<LongPrefillResult>();
+        int longPrompt = Math.Min(settings.LongPromptTokens, engine.ContextLength - 64);
+        if (engine.Session.SharesBuffers && settings.LongPromptTokens > 0 && longPrompt > settings.PrefillChunkTokens)
+            longPrefill.AddRange(LongPrefillBenchmark.Run(engine, settings.LongPromptStreams, longPrompt, [settings.PrefillChunkTokens, longPrompt], progress));
+
         progress?.Invoke("engine step vs bare session.Run");
         var (engineStep, bareRun, allocated) = StepOverhead(engine, prompt, settings.OverheadSteps);
 
@@ -118,7 +134,10 @@ public static class EngineBenchmark
             EngineStepMs = engineStep,
             BareRunMs = bareRun,
             AllocatedBytesPerDecodeStep = allocated,
-            PeakRssBytes = PeakRss(),
+            PeakRssBytes = ProcessStatus("VmHWM:"),
+            CacheReservedBytes32Slots = reserved,
+            CacheIdleRssBytes32Slots = idleRss,
+            LongPrefill = longPrefill,
             Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
         };
     }
@@ -203,30 +222,31 @@ public static class EngineBenchmark
         return value;
     }
 
-    /// <summary>A prompt of exactly the requested length, from real text so the tokens are ordinary.</summary>
-    private static int[] FixedPrompt(InferenceEngine engine, int length)
-    {
-        const string text = "The conveyor on line three stopped at 14:32 after the pressure sensor reported 4.7 bar. ";
-        var ids = new List<int>();
-        while (ids.Count < length)
-            ids.AddRange(engine.Tokenizer.Encode(text, addSpecialTokens: false));
-        return [.. ids.Take(length)];
-    }
-
     private static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count == 0 ? 0 : sorted[sorted.Count / 2];
     }
 
-    private static long PeakRss()
+    /// <summary>The caches of 32 slots: what they reserve, and what creating them adds to the process's RSS.</summary>
+    private static (long Reserved, long IdleRss) IdleCacheMemory(InferenceEngine engine)
+    {
+        long before = ProcessStatus("VmRSS:");
+        using var decoder = new BatchedDecoder(engine.Session, 32);
+        long after = ProcessStatus("VmRSS:");
+        long reserved = engine.Session.Signature.State.Sum(t => t.CapacityShape(32, decoder.Capacity).Aggregate(1L, (a, b) => a * b)) * sizeof(float);
+        return (reserved, after - before);
+    }
+
+    /// <summary>A byte count from /proc/self/status (VmRSS:, VmHWM:), 0 where there is none.</summary>
+    private static long ProcessStatus(string key)
     {
         const string status = "/proc/self/status";
         if (!File.Exists(status))
             return 0;
         foreach (string line in File.ReadLines(status))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(key, StringComparison.Ordinal))
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
         }
         return 0;

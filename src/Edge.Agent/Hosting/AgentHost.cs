@@ -118,6 +118,7 @@ internal static class AgentHost
             () => (slot.Current.Engine.Package.Manifest.Name, slot.Current.Version, slot.Current.Engine.Provider),
             () => slot.Current.Scheduler?.QueueDepth ?? 0,
             () => slot.Current.Scheduler?.ActiveSequences ?? 0,
+            () => slot.Current.Scheduler?.PrefixTokensReused ?? 0,
             () => EngineStatus.Of(slot.Current, DateTimeOffset.UtcNow).Healthy,
             () => journal.Probation is not null,
             () => audit.Dropped));

@@ -31,7 +31,7 @@ internal sealed class AgentMetrics : IDisposable
 
     /// <summary>What the gauges read at scrape time, handed in by the host so that this folder depends on nothing of the daemon's.</summary>
     internal sealed record Readings(Func<(string Model, string Version, string Provider)> ModelInService, Func<int> QueueDepth, Func<int> ActiveSequences,
-        Func<bool> Healthy, Func<bool> OnProbation, Func<long> AuditLinesDropped);
+        Func<long> PrefixTokensReused, Func<bool> Healthy, Func<bool> OnProbation, Func<long> AuditLinesDropped);
 
     public void Observe(Readings readings)
     {
@@ -45,6 +45,8 @@ internal sealed class AgentMetrics : IDisposable
         }, description: "The model in service (value 1).");
         Meter.CreateObservableGauge("dsedge_queue_depth", readings.QueueDepth, description: "Requests waiting for a batch slot.");
         Meter.CreateObservableGauge("dsedge_active_sequences", readings.ActiveSequences, description: "Sequences in the running batch.");
+        Meter.CreateObservableCounter("dsedge_prefix_tokens_reused_total", readings.PrefixTokensReused,
+            description: "Prompt tokens copied from computed prefixes instead of prefilled (Scheduler:PrefixCacheMiB); restarts at 0 with each model loaded.");
         Meter.CreateObservableGauge("dsedge_engine_healthy", () => readings.Healthy() ? 1 : 0, description: "1 while the engine can serve; 0 when it stopped or stalled (see /readyz).");
         Meter.CreateObservableGauge("dsedge_ota_probation", () => readings.OnProbation() ? 1 : 0, description: "1 while an updated model is on probation.");
         Meter.CreateObservableCounter("dsedge_audit_dropped_lines_total", readings.AuditLinesDropped, description: "Audit lines not written: over Audit:MaxKilobytesPerDay or Audit:MaxMegabytes, or refused by a full disk.");

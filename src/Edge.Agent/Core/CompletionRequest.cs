@@ -18,6 +18,9 @@ internal enum CompletionKind
 /// </summary>
 internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, JsonElement? Messages, GenerationSettings Settings, bool Stream, bool IncludeUsage)
 {
+    /// <summary>The model the caller asked for; null when it named none (the served model answers).</summary>
+    public string? Model { get; init; }
+
     public static CompletionRequest Text(string prompt, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
         new(CompletionKind.Text, prompt, null, settings, stream, includeUsage);
 

@@ -15,7 +15,7 @@ namespace Edge.Agent.Core;
 /// sequence. Refusals throw <see cref="RefusalException"/> before anything runs; an engine fault
 /// later ends the updates with <see cref="GenerationFaultException"/>.
 /// </summary>
-internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits limits, ILogger<CompletionService> logger, Metrics.AgentMetrics? metrics = null)
+internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits limits, ModelNames names, ILogger<CompletionService> logger, Metrics.AgentMetrics? metrics = null)
 {
     /// <summary>Starts a completion; dispose the run when done with it (it holds the model).</summary>
     public CompletionRun Start(CompletionRequest request, CancellationToken cancellation)
@@ -36,6 +36,7 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
     {
         var model = lease.Model;
         var engine = model.Engine;
+        names.Check(engine.Package.Manifest.Name, request.Model);
         if (model.Scheduler?.Fault is { } fault)
             throw new RefusalException(RefusalKind.Unavailable, $"The engine has stopped and cannot take requests: {fault}");
         var settings = request.Settings;
@@ -58,6 +59,7 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
     public (int[] Ids, int ContextLength) Tokenize(CompletionRequest request, bool addSpecialTokens, bool addGenerationPrompt, CancellationToken cancellation)
     {
         using var lease = slot.Acquire();
+        names.Check(lease.Model.Engine.Package.Manifest.Name, request.Model);
         return (Encode(lease.Model.Engine, request, addSpecialTokens, addGenerationPrompt, cancellation), lease.Model.Engine.ContextLength);
     }
 

@@ -65,6 +65,8 @@ internal static class AgentHost
         Directory.CreateDirectory(settings.StateDirectory);
         var apiKeys = ApiKeys.Read(builder.Configuration);
         var limits = AdmissionLimits.Read(builder.Configuration);
+        var modelNames = ModelNames.Read(builder.Configuration);
+        builder.Services.AddSingleton(modelNames);
         var mqtt = MqttSettings.Read(builder.Configuration);
         builder.Services.AddRateLimiter(CallerConcurrencyLimits.Read(builder.Configuration).Configure);
         var metrics = new AgentMetrics();
@@ -94,7 +96,7 @@ internal static class AgentHost
         var loadTime = loading.Elapsed;
         var slot = new ModelSlot(serving);
         builder.Services.AddSingleton(slot);
-        builder.Services.AddSingleton(services => new CompletionService(slot, limits, services.GetRequiredService<ILogger<CompletionService>>(), metrics));
+        builder.Services.AddSingleton(services => new CompletionService(slot, limits, modelNames, services.GetRequiredService<ILogger<CompletionService>>(), metrics));
         builder.Services.AddSingleton(services => new ModelUpdater(updateSettings, store, journal, loader, slot, modelDirectory, audit, metrics, services.GetRequiredService<ILogger<ModelUpdater>>()));
         builder.Services.AddHostedService<ProbationMonitor>();
         if (updateSettings.Poll is { } poll)

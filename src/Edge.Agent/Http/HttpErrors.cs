@@ -16,7 +16,7 @@ internal static class HttpErrors
     {
         if (refusal.Kind == RefusalKind.Overloaded)
             context.Response.Headers.RetryAfter = "1";
-        return WriteAsync(context, StatusOf(refusal.Kind), refusal.Message, refusal.Parameter);
+        return WriteAsync(context, StatusOf(refusal.Kind), refusal.Message, refusal.Parameter, refusal.Code);
     }
 
     public static int StatusOf(RefusalKind kind) => kind switch
@@ -24,6 +24,7 @@ internal static class HttpErrors
         RefusalKind.Invalid => StatusCodes.Status400BadRequest,
         RefusalKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
         RefusalKind.Busy => StatusCodes.Status409Conflict,
+        RefusalKind.NotFound => StatusCodes.Status404NotFound,
         _ => StatusCodes.Status503ServiceUnavailable,
     };
 

@@ -347,7 +347,7 @@ internal sealed partial class MqttAgent : BackgroundService
             }
             catch (RefusalException e)
             {
-                answer = _handler.Error(item, e.Message, e.Parameter, serverFault: e.Kind == RefusalKind.Unavailable);
+                answer = _handler.Error(item, e.Message, e.Parameter, serverFault: e.Kind == RefusalKind.Unavailable, code: e.Code);
                 break;
             }
             catch (JsonException e)

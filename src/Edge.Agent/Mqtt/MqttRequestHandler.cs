@@ -40,16 +40,16 @@ internal sealed class MqttRequestHandler(CompletionService service, MqttTopics t
     }
 
     /// <summary>An error answer for a request that had a usable id.</summary>
-    public MqttOutgoing Error(MqttInboxItem item, string message, string? param, bool serverFault = false) =>
-        ErrorTo(AnswerTopic(item), item.RequestId, item.CorrelationData, message, param, serverFault);
+    public MqttOutgoing Error(MqttInboxItem item, string message, string? param, bool serverFault = false, string? code = null) =>
+        ErrorTo(AnswerTopic(item), item.RequestId, item.CorrelationData, message, param, serverFault, code);
 
     /// <summary>An error answer for a request without a usable id or response topic: its response topic if it named a usable one, else the device's error topic.</summary>
     public MqttOutgoing UnaddressedError(string? responseTopic, byte[]? correlationData, string message) =>
         ErrorTo(responseTopic ?? topics.Errors, null, correlationData, message, null, serverFault: false);
 
-    private static MqttOutgoing ErrorTo(string topic, string? id, byte[]? correlationData, string message, string? param, bool serverFault)
+    private static MqttOutgoing ErrorTo(string topic, string? id, byte[]? correlationData, string message, string? param, bool serverFault, string? code = null)
     {
-        var body = new MqttErrorAnswer(id, OpenAiAnswers.Error(message, param, serverFault: serverFault).Error);
+        var body = new MqttErrorAnswer(id, OpenAiAnswers.Error(message, param, code, serverFault: serverFault).Error);
         return new MqttOutgoing(topic, JsonSerializer.SerializeToUtf8Bytes(body, MqttJsonContext.Readable.MqttErrorAnswer), correlationData);
     }
 }

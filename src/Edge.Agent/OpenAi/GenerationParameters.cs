@@ -9,7 +9,7 @@ namespace Edge.Agent.OpenAi;
 /// The parameters completions and chat completions share: length, sampling, penalties, stops,
 /// streaming. Types are checked here; ranges by the engine (<see cref="GenerationSettings.Validate"/>).
 /// </summary>
-internal sealed record GenerationParameters(GenerationSettings Settings, bool Stream, bool IncludeUsage)
+internal sealed record GenerationParameters(string? Model, GenerationSettings Settings, bool Stream, bool IncludeUsage)
 {
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
@@ -21,7 +21,8 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
 
     public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
     {
-        OptionalString(root, "model"); // any model name is accepted (one model serves); its type is still checked
+        // Which names the served model answers to is the core's to check (Core/ModelNames).
+        string? model = OptionalString(root, "model");
         OptionalString(root, "user");
         if (OptionalInt(root, "n") is { } n && n != 1)
             throw RefusalException.Invalid("'n' must be 1: one completion per request.", "n");
@@ -45,7 +46,7 @@ internal sealed record GenerationParameters(GenerationSettings Settings, bool St
             // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
             StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
         };
-        return new GenerationParameters(settings, stream, includeUsage);
+        return new GenerationParameters(model, settings, stream, includeUsage);
     }
 
     private static bool ReadStreamOptions(JsonElement root, bool stream)

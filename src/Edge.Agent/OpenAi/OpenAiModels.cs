@@ -84,6 +84,7 @@ internal sealed record UpdateResponse(string Status, string? Version, string? Pr
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ReadyResponse))]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelCard))]
 [JsonSerializable(typeof(TokenizeResponse))]
 [JsonSerializable(typeof(DetokenizeResponse))]
 [JsonSerializable(typeof(UpdateResponse))]

@@ -124,6 +124,7 @@ public sealed class MqttRequestResponseTests
             ("""{"id":"unknown","prompt":"Hello","frobnicate":1}""", null, $"{setup.Root}/response/unknown", "'frobnicate' is not supported"),
             ("""{"id":"too-long","prompt":"Hello","max_tokens":100000,"ignore_eos":true}""", null, $"{setup.Root}/response/too-long", "max_tokens"),
             ("""{"id":"hot","prompt":"Hello","temperature":-1}""", "replies/errs", "replies/errs", "temperature"),
+            ("""{"id":"other-model","prompt":"Hello","model":"gpt-4o"}""", null, $"{setup.Root}/response/other-model", "\"code\":\"model_not_found\""),
             ($$"""{"id":"huge","prompt":"{{new string('x', 10_000)}}"}""", "replies/huge", "replies/huge", "limit is 4096"),
         };
         foreach (var (payload, responseTopic, _, _) in cases)

@@ -21,6 +21,12 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     /// <summary>The model the caller asked for; null when it named none (the served model answers).</summary>
     public string? Model { get; init; }
 
+    /// <summary>
+    /// The sampling parameters the caller set; the served model's generation defaults fill in the
+    /// rest (its generation_config.json, or greedy). None set: all come from the model.
+    /// </summary>
+    public IReadOnlySet<string> SamplingGiven { get; init; } = new HashSet<string>();
+
     public static CompletionRequest Text(string prompt, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
         new(CompletionKind.Text, prompt, null, settings, stream, includeUsage);
 

@@ -48,7 +48,8 @@ internal static class ModelEndpoints
         var manifest = engine.Package.Manifest;
         return new ModelCard(id, "model", manifest.Created.ToUnixTimeSeconds(), "deepseek-edge", engine.ContextLength,
             manifest.Version, manifest.Architecture.ModelType, manifest.Architecture.Parameters, manifest.Architecture.ActiveParametersPerToken, manifest.Quantization,
-            manifest.Source is { } source ? $"{source.Format}:{source.Origin} ({source.Dtype})" : null);
+            manifest.Source is { } source ? $"{source.Format}:{source.Origin} ({source.Dtype})" : null,
+            engine.Package.GenerationDefaults is var d ? new GenerationDefaultsCard(d.Temperature, d.TopP, d.TopK, d.RepetitionPenalty) : null);
     }
 
     private static Task TokenizeAsync(HttpContext context) => JsonRoute.HandleAsync(context, body =>

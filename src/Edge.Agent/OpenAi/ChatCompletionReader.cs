@@ -23,7 +23,7 @@ internal static class ChatCompletionReader
             throw RefusalException.Invalid("'logprobs' is not supported yet.", "logprobs");
         var messages = NormaliseMessages(root);
         var parameters = GenerationParameters.Read(root, maxTokensAlias: "max_completion_tokens");
-        return CompletionRequest.Chat(messages, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model };
+        return CompletionRequest.Chat(messages, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven };
     }
 
     /// <summary>The request's 'messages', checked and normalised for the chat template.</summary>

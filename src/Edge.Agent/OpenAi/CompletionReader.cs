@@ -18,7 +18,7 @@ internal static class CompletionReader
         if (OptionalBool(root, "echo") == true)
             throw RefusalException.Invalid("'echo': true is not supported; send false or leave it out.", "echo");
         var parameters = GenerationParameters.Read(root);
-        return CompletionRequest.Text(prompt, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model };
+        return CompletionRequest.Text(prompt, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven };
     }
 
     private static string ReadPrompt(JsonElement root)

@@ -9,7 +9,8 @@ namespace Edge.Agent.OpenAi;
 /// The parameters completions and chat completions share: length, sampling, penalties, stops,
 /// streaming. Types are checked here; ranges by the engine (<see cref="GenerationSettings.Validate"/>).
 /// </summary>
-internal sealed record GenerationParameters(string? Model, GenerationSettings Settings, bool Stream, bool IncludeUsage)
+/// <param name="SamplingGiven">Which of the model's sampling defaults the request overrides (<see cref="Edge.Runtime.Packaging.GenerationDefaults.Parameters"/>).</param>
+internal sealed record GenerationParameters(string? Model, GenerationSettings Settings, IReadOnlySet<string> SamplingGiven, bool Stream, bool IncludeUsage)
 {
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
@@ -46,7 +47,9 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
             StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
         };
-        return new GenerationParameters(model, settings, stream, includeUsage);
+        var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
+            .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
+        return new GenerationParameters(model, settings, given, stream, includeUsage);
     }
 
     private static bool ReadStreamOptions(JsonElement root, bool stream)

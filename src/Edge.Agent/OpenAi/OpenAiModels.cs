@@ -67,7 +67,11 @@ internal sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 /// </summary>
 internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, int MaxModelLen,
     string? Version = null, string? Architecture = null, long? Parameters = null, long? ActiveParameters = null, string? Quantization = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null,
+    GenerationDefaultsCard? GenerationDefaults = null);
+
+/// <summary>The sampling a request gets for each parameter it leaves out (the model's generation_config.json, or greedy).</summary>
+internal sealed record GenerationDefaultsCard(float Temperature, float TopP, int TopK, float RepetitionPenalty);
 
 internal sealed record TokenizeResponse(IReadOnlyList<int> Tokens, int Count, int MaxModelLen);
 

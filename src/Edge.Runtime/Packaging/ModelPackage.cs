@@ -9,16 +9,20 @@ namespace Edge.Runtime.Packaging;
 /// </summary>
 public sealed class ModelPackage
 {
-    private ModelPackage(string directory, ModelManifest manifest, GenAiConfig genAi)
+    private ModelPackage(string directory, ModelManifest manifest, GenAiConfig genAi, GenerationDefaults generationDefaults)
     {
         Directory = directory;
         Manifest = manifest;
         GenAi = genAi;
+        GenerationDefaults = generationDefaults;
     }
 
     public string Directory { get; }
     public ModelManifest Manifest { get; }
     public GenAiConfig GenAi { get; }
+
+    /// <summary>Sampling for parameters a request leaves out: generation_config.json's, or greedy.</summary>
+    public GenerationDefaults GenerationDefaults { get; }
     public string DecoderPath => Path.Combine(Directory, GenAi.Model.Decoder.Filename);
 
     public static ModelPackage Open(string directory)
@@ -32,7 +36,9 @@ public sealed class ModelPackage
         var genAi = ReadJson(Path.Combine(directory, GenAiConfig.FileName), PackageJsonContext.Default.GenAiConfig);
         if (!manifest.Files.Any(f => f.Path == genAi.Model.Decoder.Filename))
             throw new ModelLoadException($"{GenAiConfig.FileName} names decoder '{genAi.Model.Decoder.Filename}', which the manifest does not list.");
-        return new ModelPackage(directory, manifest, genAi);
+        // Read only when the manifest pins it: a file dropped in beside a signed package changes nothing.
+        var defaults = manifest.Files.Any(f => f.Path == GenerationDefaults.FileName) ? GenerationDefaults.Read(directory) : GenerationDefaults.Greedy;
+        return new ModelPackage(directory, manifest, genAi, defaults);
     }
 
     /// <summary>Writes manifest.json over the package's files (all of them except the manifest itself and its signature).</summary>

@@ -53,6 +53,34 @@ public sealed class ChatCompletionsApiTests
         Assert.AreEqual(expected.FinishReason == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop, completion.FinishReason);
     }
 
+    /// <summary>
+    /// response_format json_object through the OpenAI library, whole and streamed, sampled hot:
+    /// every answer is a JSON object, closed before max_tokens, and "text" (which some clients always send) is accepted.
+    /// </summary>
+    [TestMethod]
+    public async Task TheOpenAiLibraryGetsJsonObjectsForResponseFormatJsonObject()
+    {
+        ChatMessage[] conversation = [new UserChatMessage("Which valve should close? Answer as JSON.")];
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var options = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonObjectFormat(), MaxOutputTokenCount = 60, Temperature = 1.3f, Seed = seed };
+            ChatCompletion whole = await Client().CompleteChatAsync(conversation, options);
+            var streamed = new StringBuilder();
+            await foreach (var update in Client().CompleteChatStreamingAsync(conversation, options))
+            {
+                foreach (var part in update.ContentUpdate)
+                    streamed.Append(part.Text);
+            }
+            Assert.AreEqual(whole.Content[0].Text, streamed.ToString());
+            Assert.AreEqual(ChatFinishReason.Stop, whole.FinishReason);
+            using var json = JsonDocument.Parse(whole.Content[0].Text);
+            Assert.AreEqual(JsonValueKind.Object, json.RootElement.ValueKind);
+        }
+        var text = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateTextFormat(), MaxOutputTokenCount = 3 };
+        ChatCompletion plain = await Client().CompleteChatAsync(conversation, text);
+        Assert.IsNotNull(plain.Content);
+    }
+
     [TestMethod]
     public async Task TheOpenAiLibraryStreams()
     {
@@ -123,6 +151,11 @@ public sealed class ChatCompletionsApiTests
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}""", "max_tokens must be at least 1")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"temperature":-2}""", "temperature")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"frobnicate":1}""", "'frobnicate' is not supported")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"v","schema":{}}}}""", "'json_schema' is not supported yet")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"JSON_OBJECT"}}""", "'JSON_OBJECT' is not supported")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":"json_object"}""", "must be an object")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{}}""", "'response_format.type' is required")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object","schema":{}}}""", "'response_format.schema' is not supported")]
     public async Task RefusesBadChatRequestsNamingTheProblem(string body, string messagePart)
     {
         using var response = await PostAsync(body);

@@ -18,6 +18,7 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         "presence_penalty", "frequency_penalty",
         // Common extensions (vLLM, llama.cpp):
         "top_k", "min_p", "repetition_penalty", "ignore_eos",
+        "response_format",
     };
 
     public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
@@ -46,10 +47,39 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             StopStrings = ReadStop(root),
             // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
             StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
+            ResponseFormat = ReadResponseFormat(root),
         };
         var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
             .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
         return new GenerationParameters(model, settings, given, stream, includeUsage);
+    }
+
+    /// <summary>
+    /// response_format: "text" (the default, which some clients always send) or "json_object"
+    /// (enforced by constrained decoding). "json_schema" is refused by name until schemas are
+    /// enforced: accepting it and not enforcing the schema would be a silent lie.
+    /// </summary>
+    private static ResponseFormat ReadResponseFormat(JsonElement root)
+    {
+        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null)
+            return ResponseFormat.Text;
+        if (format.ValueKind != JsonValueKind.Object)
+            throw RefusalException.Invalid($"'response_format' must be an object, not {Describe(format.ValueKind)}.", "response_format");
+        string? type = format.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type == "json_schema")
+            throw RefusalException.Invalid("response_format type 'json_schema' is not supported yet: this server enforces 'json_object' (any JSON object) but cannot enforce a schema.", "response_format");
+        foreach (var property in format.EnumerateObject())
+        {
+            if (property.Name != "type")
+                throw RefusalException.Invalid($"'response_format.{property.Name}' is not supported by this server; only 'type' is.", "response_format");
+        }
+        return type switch
+        {
+            "text" => ResponseFormat.Text,
+            "json_object" => ResponseFormat.JsonObject,
+            null => throw RefusalException.Invalid("'response_format.type' is required: 'text' or 'json_object'.", "response_format"),
+            _ => throw RefusalException.Invalid($"response_format type '{type}' is not supported; use 'text' or 'json_object'.", "response_format"),
+        };
     }
 
     private static bool ReadStreamOptions(JsonElement root, bool stream)

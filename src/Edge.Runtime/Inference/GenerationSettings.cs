@@ -43,6 +43,9 @@ public sealed record GenerationSettings
 
     public ContextOverflow ContextOverflow { get; init; } = ContextOverflow.Refuse;
 
+    /// <summary>Free text, or a JSON object enforced token by token (OpenAI's json_object).</summary>
+    public ResponseFormat ResponseFormat { get; init; } = ResponseFormat.Text;
+
     public bool IsGreedy => Temperature == 0f;
 
     /// <summary>Refuses settings outside their ranges with a message naming the parameter.</summary>
@@ -68,6 +71,14 @@ public sealed record GenerationSettings
 }
 
 /// <summary>What to do when prompt + max_tokens exceed the model's context.</summary>
+/// <summary>What the output must be.</summary>
+public enum ResponseFormat
+{
+    Text,
+    /// <summary>One JSON object: tokens that would break it are never sampled, and generation stops when it closes.</summary>
+    JsonObject,
+}
+
 public enum ContextOverflow
 {
     /// <summary>Refuse the request.</summary>

@@ -158,7 +158,14 @@ public sealed class InferenceEngine : IDisposable
     }
 
     internal GenerationSequence NewSequence(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null) =>
-        new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion, Metrics);
+        new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion, Metrics,
+            settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonObjectConstraint(JsonMasks) : null);
+
+    /// <summary>Allowed-token masks for JSON output, built on first use (a pass over the vocabulary) and shared by every sequence.</summary>
+    public Constraints.JsonTokenMasks JsonMasks => LazyInitializer.EnsureInitialized(ref _jsonMasks,
+        () => new Constraints.JsonTokenMasks(Tokenizer, Math.Min(_session.VocabularySize, Tokenizer.VocabularySize)));
+
+    private Constraints.JsonTokenMasks? _jsonMasks;
 
     /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
     internal int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)

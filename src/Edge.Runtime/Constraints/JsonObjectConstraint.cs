@@ -19,9 +19,10 @@ public sealed class JsonObjectConstraint(JsonTokenMasks masks)
     public bool Mask(Span<float> logits, int tokensLeft)
     {
         int closing = _state.CompletionLength;
-        // Far from the limit no single token can make the document unclosable; near it, check each.
+        // Where every allowed token leaves a document closable in the tokens left, the cached mask
+        // holds; nearer the limit each token is checked.
         var allowed = tokensLeft <= closing ? masks.Completing(_state.Completion())
-            : tokensLeft - 1 < closing + masks.MaxTokenBytes * JsonState.MaxCompletionGrowthPerByte ? masks.Fitting(_state, tokensLeft - 1)
+            : tokensLeft - 1 < masks.LongestClosingAfter(_state) ? masks.Fitting(_state, tokensLeft - 1)
             : masks.Allowed(_state);
         bool any = false;
         for (int id = 0; id < logits.Length; id++)

@@ -125,9 +125,6 @@ public readonly record struct JsonState
         _ => 0,
     };
 
-    /// <summary>The most one byte can lengthen <see cref="Completion"/>: a ',' in an object opens a key, which needs "":null.</summary>
-    public const int MaxCompletionGrowthPerByte = 7;
-
     private bool TopIsObject => (Stack >> (Depth - 1) & 1) == 1;
 
     private JsonState? Open(bool isObject)

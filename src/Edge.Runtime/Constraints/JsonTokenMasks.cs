@@ -16,7 +16,7 @@ public sealed class JsonTokenMasks
     public const int MaxCachedStates = 4096;
 
     private readonly byte[]?[] _tokenBytes;
-    private readonly ConcurrentDictionary<JsonState, ulong[]> _masks = new();
+    private readonly ConcurrentDictionary<JsonState, (ulong[] Mask, int LongestClosing)> _masks = new();
 
     public JsonTokenMasks(ModelTokenizer tokenizer, int samplable)
     {
@@ -37,24 +37,28 @@ public sealed class JsonTokenMasks
             }
             if (buffer.Count > 0)
                 _tokenBytes[id] = [.. buffer];
-            MaxTokenBytes = Math.Max(MaxTokenBytes, buffer.Count);
         }
     }
-
-    /// <summary>The longest token's bytes: how much one token can lengthen the shortest completion is bounded by it.</summary>
-    public int MaxTokenBytes { get; }
 
     public int Vocabulary => _tokenBytes.Length;
 
     /// <summary>Bit i of the mask: token i may come next.</summary>
-    public ulong[] Allowed(JsonState state)
+    public ulong[] Allowed(JsonState state) => Entry(state).Mask;
+
+    /// <summary>
+    /// The longest shortest-completion any allowed token leaves behind: with more tokens left than
+    /// that, no choice can make the document unclosable in time, and the cached mask holds.
+    /// </summary>
+    public int LongestClosingAfter(JsonState state) => Entry(state).LongestClosing;
+
+    private (ulong[] Mask, int LongestClosing) Entry(JsonState state)
     {
-        if (_masks.TryGetValue(state, out var mask))
-            return mask;
-        mask = Compute(state);
+        if (_masks.TryGetValue(state, out var entry))
+            return entry;
+        entry = Compute(state);
         if (_masks.Count < MaxCachedStates)
-            _masks.TryAdd(state, mask);
-        return mask;
+            _masks.TryAdd(state, entry);
+        return entry;
     }
 
     /// <summary>Tokens whose bytes begin <paramref name="completion"/>: the ways to close the document in the fewest bytes.</summary>
@@ -96,14 +100,18 @@ public sealed class JsonTokenMasks
         return current;
     }
 
-    private ulong[] Compute(JsonState state)
+    private (ulong[] Mask, int LongestClosing) Compute(JsonState state)
     {
         var mask = new ulong[(_tokenBytes.Length + 63) / 64];
+        int longest = 0;
         for (int id = 0; id < _tokenBytes.Length; id++)
         {
-            if (After(state, id) is not null)
+            if (After(state, id) is { } next)
+            {
                 mask[id >> 6] |= 1UL << (id & 63);
+                longest = Math.Max(longest, next.CompletionLength);
+            }
         }
-        return mask;
+        return (mask, longest);
     }
 }

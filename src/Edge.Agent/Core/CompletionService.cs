@@ -39,7 +39,7 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         names.Check(engine.Package.Manifest.Name, request.Model);
         if (model.Scheduler?.Fault is { } fault)
             throw new RefusalException(RefusalKind.Unavailable, $"The engine has stopped and cannot take requests: {fault}");
-        var settings = engine.Package.GenerationDefaults.ApplyTo(request.Settings, request.SamplingGiven);
+        var settings = request.Settings.WithDefaults(engine.Package.GenerationDefaults, request.SamplingGiven);
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
             throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
         int[] prompt = Encode(engine, request, addSpecialTokens: true, addGenerationPrompt: true, cancellation);

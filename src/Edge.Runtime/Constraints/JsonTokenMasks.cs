@@ -43,22 +43,22 @@ public sealed class JsonTokenMasks
     public int Vocabulary => _tokenBytes.Length;
 
     /// <summary>Bit i of the mask: token i may come next.</summary>
-    public ulong[] Allowed(JsonState state) => Entry(state).Mask;
+    public ulong[] Allowed(JsonState state) => MaskAndClosing(state).Mask;
 
     /// <summary>
     /// The longest shortest-completion any allowed token leaves behind: with more tokens left than
     /// that, no choice can make the document unclosable in time, and the cached mask holds.
     /// </summary>
-    public int LongestClosingAfter(JsonState state) => Entry(state).LongestClosing;
+    public int LongestClosingAfter(JsonState state) => MaskAndClosing(state).LongestClosing;
 
-    private (ulong[] Mask, int LongestClosing) Entry(JsonState state)
+    private (ulong[] Mask, int LongestClosing) MaskAndClosing(JsonState state)
     {
-        if (_masks.TryGetValue(state, out var entry))
-            return entry;
-        entry = Compute(state);
+        if (_masks.TryGetValue(state, out var known))
+            return known;
+        var computed = Compute(state);
         if (_masks.Count < MaxCachedStates)
-            _masks.TryAdd(state, entry);
-        return entry;
+            _masks.TryAdd(state, computed);
+        return computed;
     }
 
     /// <summary>Tokens whose bytes begin <paramref name="completion"/>: the ways to close the document in the fewest bytes.</summary>

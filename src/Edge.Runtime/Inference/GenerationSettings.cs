@@ -48,6 +48,15 @@ public sealed record GenerationSettings
 
     public bool IsGreedy => Temperature == 0f;
 
+    /// <summary>These settings with the model's defaults for the sampling parameters the request did not give.</summary>
+    public GenerationSettings WithDefaults(Packaging.GenerationDefaults defaults, IReadOnlySet<string> given) => this with
+    {
+        Temperature = given.Contains("temperature") ? Temperature : defaults.Temperature,
+        TopP = given.Contains("top_p") ? TopP : defaults.TopP,
+        TopK = given.Contains("top_k") ? TopK : defaults.TopK,
+        RepetitionPenalty = given.Contains("repetition_penalty") ? RepetitionPenalty : defaults.RepetitionPenalty,
+    };
+
     /// <summary>Refuses settings outside their ranges with a message naming the parameter.</summary>
     public void Validate()
     {

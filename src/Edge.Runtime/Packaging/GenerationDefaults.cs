@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Edge.Runtime.Inference;
 
 namespace Edge.Runtime.Packaging;
 
@@ -46,15 +45,6 @@ public sealed record GenerationDefaults(float Temperature, float TopP, int TopK,
             throw new ModelLoadException($"{path} is malformed: {e.Message}", e);
         }
     }
-
-    /// <summary>The request's settings with these defaults for the sampling parameters it did not give.</summary>
-    public GenerationSettings ApplyTo(GenerationSettings settings, IReadOnlySet<string> given) => settings with
-    {
-        Temperature = given.Contains("temperature") ? settings.Temperature : Temperature,
-        TopP = given.Contains("top_p") ? settings.TopP : TopP,
-        TopK = given.Contains("top_k") ? settings.TopK : TopK,
-        RepetitionPenalty = given.Contains("repetition_penalty") ? settings.RepetitionPenalty : RepetitionPenalty,
-    };
 
     private static float Number(JsonElement root, string path, string name, float fallback, Func<float, bool> valid)
     {

@@ -59,11 +59,11 @@ public sealed class GenerationDefaultsTests
     {
         var defaults = new GenerationDefaults(0.6f, 0.95f, 50, 1.1f);
         var request = new GenerationSettings { Temperature = 0f, TopP = 0.5f, TopK = 0, RepetitionPenalty = 1f };
-        var applied = defaults.ApplyTo(request, new HashSet<string> { "temperature" });
+        var applied = request.WithDefaults(defaults, new HashSet<string> { "temperature" });
         Assert.AreEqual(0f, applied.Temperature);
         Assert.AreEqual(0.95f, applied.TopP);
         Assert.AreEqual(50, applied.TopK);
         Assert.AreEqual(1.1f, applied.RepetitionPenalty);
-        Assert.AreEqual(request, defaults.ApplyTo(request, GenerationDefaults.Parameters.ToHashSet()));
+        Assert.AreEqual(request, request.WithDefaults(defaults, GenerationDefaults.Parameters.ToHashSet()));
     }
 }

@@ -18,19 +18,27 @@ public sealed class JsonObjectConstraint(JsonTokenMasks masks)
     /// <param name="tokensLeft">Tokens the sequence may still produce, this one included.</param>
     public bool Mask(Span<float> logits, int tokensLeft)
     {
-        int closing = _state.CompletionLength;
-        // Where every allowed token leaves a document closable in the tokens left, the cached mask
-        // holds; nearer the limit each token is checked.
-        var allowed = tokensLeft <= closing ? masks.Completing(_state.Completion())
-            : tokensLeft - 1 < masks.LongestClosingAfter(_state) ? masks.Fitting(_state, tokensLeft - 1)
-            : masks.Allowed(_state);
+        var allowed = tokensLeft <= _state.CompletionLength ? masks.Completing(_state.Completion()) : masks.Allowed(_state, tokensLeft - 1);
         bool any = false;
-        for (int id = 0; id < logits.Length; id++)
+        // A word of the mask at a time: all allowed (most of a string) is skipped, none allowed
+        // (most of the structure) is one fill; only mixed words go bit by bit.
+        for (int word = 0; word * 64 < logits.Length; word++)
         {
-            if ((allowed[id >> 6] >> (id & 63) & 1) == 0)
-                logits[id] = float.NegativeInfinity;
-            else
-                any = true;
+            ulong bits = allowed[word];
+            var block = logits.Slice(word * 64, Math.Min(64, logits.Length - word * 64));
+            if (bits == 0)
+            {
+                block.Fill(float.NegativeInfinity);
+                continue;
+            }
+            any = true;
+            if (bits == ulong.MaxValue)
+                continue;
+            for (int i = 0; i < block.Length; i++)
+            {
+                if ((bits >> i & 1) == 0)
+                    block[i] = float.NegativeInfinity;
+            }
         }
         return any;
     }

@@ -8,7 +8,8 @@ namespace Edge.Runtime.Constraints;
 /// when every one of its bytes continues the document, so a token spanning several JSON symbols
 /// (`"},` or `": "`) is handled like any other. Masks are computed once per state and shared by
 /// every sequence of the model; the cache is bounded, and past the bound a mask is computed per
-/// step instead (slower, never wrong). Special tokens are never allowed: their text is not JSON.
+/// step instead (slower, never wrong). Near max_tokens, tokens after which the object could not be
+/// closed in time are taken out. Special tokens are never allowed: their text is not JSON.
 /// </summary>
 public sealed class JsonTokenMasks
 {
@@ -16,7 +17,15 @@ public sealed class JsonTokenMasks
     public const int MaxCachedStates = 4096;
 
     private readonly byte[]?[] _tokenBytes;
-    private readonly ConcurrentDictionary<JsonState, (ulong[] Mask, int LongestClosing)> _masks = new();
+    // The tokens with text, sorted by their bytes, and how many leading bytes each shares with the
+    // one before it: a walk in this order steps the automaton once per shared prefix, as down a trie.
+    private readonly int[] _sorted;
+    private readonly int[] _sharedWithPrevious;
+    private readonly int _longestToken;
+    // Per state: the allowed tokens, and those few whose shortest closing afterwards is more than
+    // RiskMargin bytes longer than the state's own, longest closing first.
+    private readonly ConcurrentDictionary<JsonState, (ulong[] Mask, (int Id, int Closing)[] Risky)> _masks = new();
+    private const int RiskMargin = 2;
 
     public JsonTokenMasks(ModelTokenizer tokenizer, int samplable)
     {
@@ -38,20 +47,39 @@ public sealed class JsonTokenMasks
             if (buffer.Count > 0)
                 _tokenBytes[id] = [.. buffer];
         }
+        _sorted = [.. Enumerable.Range(0, samplable).Where(id => _tokenBytes[id] is not null)];
+        Array.Sort(_sorted, (a, b) => _tokenBytes[a].AsSpan().SequenceCompareTo(_tokenBytes[b]));
+        _sharedWithPrevious = new int[_sorted.Length];
+        for (int i = 1; i < _sorted.Length; i++)
+            _sharedWithPrevious[i] = _tokenBytes[_sorted[i]].AsSpan().CommonPrefixLength(_tokenBytes[_sorted[i - 1]]);
+        _longestToken = _sorted.Length == 0 ? 0 : _sorted.Max(id => _tokenBytes[id]!.Length);
     }
 
     public int Vocabulary => _tokenBytes.Length;
 
-    /// <summary>Bit i of the mask: token i may come next.</summary>
-    public ulong[] Allowed(JsonState state) => MaskAndClosing(state).Mask;
-
     /// <summary>
-    /// The longest shortest-completion any allowed token leaves behind: with more tokens left than
-    /// that, no choice can make the document unclosable in time, and the cached mask holds.
+    /// Bit i of the mask: token i may come next, and the document can still be closed in
+    /// <paramref name="budget"/> tokens after it. Far from the limit that is the cached mask as it is;
+    /// near it the few tokens that open much (`,"` opens a key, which needs `":null`) are taken out.
     /// </summary>
-    public int LongestClosingAfter(JsonState state) => MaskAndClosing(state).LongestClosing;
+    public ulong[] Allowed(JsonState state, int budget = int.MaxValue)
+    {
+        var (mask, risky) = MaskAndRisks(state);
+        if (risky.Length == 0 || risky[0].Closing <= budget)
+            return mask;
+        if (budget < state.CompletionLength + RiskMargin)
+            return Fitting(state, budget); // the last token or two: check them all
+        var fitting = (ulong[])mask.Clone();
+        foreach (var (id, closing) in risky)
+        {
+            if (closing <= budget)
+                break;
+            fitting[id >> 6] &= ~(1UL << (id & 63));
+        }
+        return fitting;
+    }
 
-    private (ulong[] Mask, int LongestClosing) MaskAndClosing(JsonState state)
+    private (ulong[] Mask, (int Id, int Closing)[] Risky) MaskAndRisks(JsonState state)
     {
         if (_masks.TryGetValue(state, out var known))
             return known;
@@ -77,12 +105,49 @@ public sealed class JsonTokenMasks
     public ulong[] Fitting(JsonState state, int budget)
     {
         var mask = new ulong[(_tokenBytes.Length + 63) / 64];
-        for (int id = 0; id < _tokenBytes.Length; id++)
+        Walk(state, (id, next) =>
         {
-            if (After(state, id) is { } next && next.CompletionLength <= budget)
+            if (next.CompletionLength <= budget)
                 mask[id >> 6] |= 1UL << (id & 63);
-        }
+        });
         return mask;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="allowed"/> for every token that continues the document from
+    /// <paramref name="state"/>, with the state after it. Tokens are visited in byte order: a
+    /// prefix shared with the previous token is not stepped again, and once a prefix fails every
+    /// token starting with it is skipped without a step.
+    /// </summary>
+    private void Walk(JsonState state, Action<int, JsonState> allowed)
+    {
+        var states = new JsonState[_longestToken + 1];
+        states[0] = state;
+        int valid = 0;              // states[0..valid] hold the previous token's prefixes
+        int failedAt = int.MaxValue; // the previous token failed at this byte
+        for (int i = 0; i < _sorted.Length; i++)
+        {
+            int id = _sorted[i];
+            int shared = _sharedWithPrevious[i];
+            if (shared > failedAt)
+                continue; // it begins with the prefix that failed
+            failedAt = int.MaxValue;
+            var bytes = _tokenBytes[id]!;
+            int depth = Math.Min(shared, valid);
+            for (; depth < bytes.Length; depth++)
+            {
+                if (states[depth].Step(bytes[depth]) is not { } next)
+                    break;
+                states[depth + 1] = next;
+            }
+            valid = depth;
+            if (depth < bytes.Length)
+            {
+                failedAt = depth;
+                continue;
+            }
+            allowed(id, states[depth]);
+        }
     }
 
     /// <summary>The state after a whole token, or null when the token breaks the document.</summary>
@@ -100,18 +165,18 @@ public sealed class JsonTokenMasks
         return current;
     }
 
-    private (ulong[] Mask, int LongestClosing) Compute(JsonState state)
+    private (ulong[] Mask, (int Id, int Closing)[] Risky) Compute(JsonState state)
     {
         var mask = new ulong[(_tokenBytes.Length + 63) / 64];
-        int longest = 0;
-        for (int id = 0; id < _tokenBytes.Length; id++)
+        var risky = new List<(int Id, int Closing)>();
+        int margin = state.CompletionLength + RiskMargin;
+        Walk(state, (id, next) =>
         {
-            if (After(state, id) is { } next)
-            {
-                mask[id >> 6] |= 1UL << (id & 63);
-                longest = Math.Max(longest, next.CompletionLength);
-            }
-        }
-        return (mask, longest);
+            mask[id >> 6] |= 1UL << (id & 63);
+            if (next.CompletionLength > margin)
+                risky.Add((id, next.CompletionLength));
+        });
+        risky.Sort((a, b) => b.Closing.CompareTo(a.Closing));
+        return (mask, [.. risky]);
     }
 }

@@ -34,8 +34,11 @@ public sealed class ImportedReasoningModelTests
     [ClassCleanup]
     public static async Task StopAsync()
     {
-        await s_daemon.DisposeAsync();
-        Directory.Delete(s_work, recursive: true);
+        // Null when the start failed: the start's own error is the one to read.
+        if (s_daemon is not null)
+            await s_daemon.DisposeAsync();
+        if (s_work is not null)
+            Directory.Delete(s_work, recursive: true);
     }
 
     private static object Request(bool stream) => new

@@ -36,6 +36,13 @@ public sealed class MqttRequestResponseTests
         Assert.AreEqual("chat.completion", json.GetProperty("object").GetString());
         Assert.AreEqual("assistant", json.GetProperty("choices")[0].GetProperty("message").GetProperty("role").GetString());
         Assert.AreEqual(4, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // response_format travels over MQTT too: the answer is a JSON object that parses.
+        await setup.RequestAsync("""{"id":"chat-json","messages":[{"role":"user","content":"Which valve? JSON."}],"max_tokens":40,"temperature":1.2,"seed":5,"response_format":{"type":"json_object"}}""");
+        var answer = (await setup.AnswerAsync("chat-json")).Json.GetProperty("choices")[0];
+        Assert.AreEqual("stop", answer.GetProperty("finish_reason").GetString());
+        using var content = System.Text.Json.JsonDocument.Parse(answer.GetProperty("message").GetProperty("content").GetString()!);
+        Assert.AreEqual(System.Text.Json.JsonValueKind.Object, content.RootElement.ValueKind);
     }
 
     [TestMethod]

@@ -65,6 +65,21 @@ public sealed class CompletionsApiTests
         Assert.AreEqual(expected.PromptIds.Count, json.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 
+    /// <summary>guided_choice (vLLM's name): the answer is one of the choices, sampled hot, whole and streamed.</summary>
+    [TestMethod]
+    public async Task GuidedChoiceAnswersWithOneOfTheChoices()
+    {
+        string[] choices = ["open", "close", "hold"];
+        for (int seed = 0; seed < 4; seed++)
+        {
+            using var response = await PostAsync($$"""{"prompt":"Valve 12 is leaking. Action:","max_tokens":8,"temperature":1.5,"seed":{{seed}},"guided_choice":["open","close","hold"]}""");
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            CollectionAssert.Contains(choices, json.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+            Assert.AreEqual("stop", json.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        }
+    }
+
     [TestMethod]
     [DataRow("not json", null, "not valid JSON")]
     [DataRow("", null, "not valid JSON")]
@@ -97,6 +112,10 @@ public sealed class CompletionsApiTests
     [DataRow("""{"prompt":"x","stop":""}""", "stop", "must not be empty")]
     [DataRow("""{"prompt":"x","stop":[1]}""", "stop", "only strings")]
     [DataRow("""{"prompt":"x","stop":{}}""", "stop", "string or an array")]
+    [DataRow("""{"prompt":"x","guided_choice":"open"}""", "guided_choice", "an array of strings")]
+    [DataRow("""{"prompt":"x","guided_choice":["open",3]}""", "guided_choice", "only strings")]
+    [DataRow("""{"prompt":"x","guided_choice":["open",""]}""", "guided_choice", "1 to 256")]
+    [DataRow("""{"prompt":"x","guided_choice":["a"],"response_format":{"type":"json_object"}}""", "guided_choice", "cannot be combined")]
     [DataRow("""{"prompt":"x","logprobs":2}""", "logprobs", "not supported")]
     public async Task RefusesBadRequestsWithAnOpenAiErrorNamingTheProblem(string body, string? param, string messagePart)
     {

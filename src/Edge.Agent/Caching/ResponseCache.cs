@@ -49,7 +49,9 @@ internal sealed class ResponseCache : IDisposable
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{route}|{_modelVersion}|{string.Join(',', prompt)}|{s.MaxTokens}|{s.Temperature:R}|{s.TopK}|{s.TopP:R}|{s.MinP:R}|");
         text.Append(CultureInfo.InvariantCulture, $"{s.RepetitionPenalty:R}|{s.PresencePenalty:R}|{s.FrequencyPenalty:R}|{s.Seed}|{s.StopAtEos}|{s.ContextOverflow}|{s.ResponseFormat}|");
-        text.Append(string.Join('\u0001', s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds));
+        // Lists of strings length-prefixed, so that no two lists write the same key (["a|b"] against ["a", "b"]).
+        static string Strings(IReadOnlyList<string> list) => string.Concat(list.Select(x => $"{x.Length}:{x}"));
+        text.Append(Strings(s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds)).Append('|').Append(Strings(s.Choices));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 

@@ -19,6 +19,8 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         // Common extensions (vLLM, llama.cpp):
         "top_k", "min_p", "repetition_penalty", "ignore_eos",
         "response_format",
+        // vLLM's guided decoding:
+        "guided_choice",
     };
 
     public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
@@ -44,10 +46,11 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             PresencePenalty = OptionalFloat(root, "presence_penalty") ?? 0f,
             FrequencyPenalty = OptionalFloat(root, "frequency_penalty") ?? 0f,
             Seed = OptionalLong(root, "seed"),
-            StopStrings = ReadStop(root),
+            StopStrings = ReadStrings(root, "stop", allowOne: true),
             // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
             StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
             ResponseFormat = ReadResponseFormat(root),
+            Choices = ReadStrings(root, "guided_choice", allowOne: false),
         };
         var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
             .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
@@ -98,21 +101,22 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         return OptionalBool(options, "include_usage", "stream_options.include_usage") ?? false;
     }
 
-    private static List<string> ReadStop(JsonElement root)
+    /// <summary>An array of strings (or, where <paramref name="allowOne"/>, one string), as 'stop' and 'guided_choice' take them; empty when absent.</summary>
+    private static List<string> ReadStrings(JsonElement root, string name, bool allowOne)
     {
-        if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
             return [];
-        if (stop.ValueKind == JsonValueKind.String)
-            return [stop.GetString()!];
-        if (stop.ValueKind != JsonValueKind.Array)
-            throw RefusalException.Invalid($"'stop' must be a string or an array of strings, not {Describe(stop.ValueKind)}.", "stop");
-        var stops = new List<string>();
-        foreach (var item in stop.EnumerateArray())
+        if (allowOne && value.ValueKind == JsonValueKind.String)
+            return [value.GetString()!];
+        if (value.ValueKind != JsonValueKind.Array)
+            throw RefusalException.Invalid($"'{name}' must be {(allowOne ? "a string or " : "")}an array of strings, not {Describe(value.ValueKind)}.", name);
+        var strings = new List<string>();
+        foreach (var item in value.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.String)
-                throw RefusalException.Invalid($"'stop' must hold only strings, not {Describe(item.ValueKind)}.", "stop");
-            stops.Add(item.GetString()!);
+                throw RefusalException.Invalid($"'{name}' must hold only strings, not {Describe(item.ValueKind)}.", name);
+            strings.Add(item.GetString()!);
         }
-        return stops;
+        return strings;
     }
 }

@@ -8,7 +8,7 @@ namespace Edge.Runtime.Constraints;
 /// one byte of the shortest completion always shortens it by one), so an answer never ends cut
 /// open: with room for "{}" at the start, every answer parses.
 /// </summary>
-public sealed class JsonObjectConstraint(JsonTokenMasks masks)
+public sealed class JsonObjectConstraint(JsonTokenMasks masks) : ITokenConstraint
 {
     private JsonState _state;
 

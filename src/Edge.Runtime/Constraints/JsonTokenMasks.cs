@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Edge.Runtime.Tokenization;
 
 namespace Edge.Runtime.Constraints;
 
@@ -16,46 +15,15 @@ public sealed class JsonTokenMasks
     /// <summary>States whose masks are kept; a json_object document seldom visits more than a few hundred.</summary>
     public const int MaxCachedStates = 4096;
 
-    private readonly byte[]?[] _tokenBytes;
-    // The tokens with text, sorted by their bytes, and how many leading bytes each shares with the
-    // one before it: a walk in this order steps the automaton once per shared prefix, as down a trie.
-    private readonly int[] _sorted;
-    private readonly int[] _sharedWithPrevious;
-    private readonly int _longestToken;
+    private readonly VocabularyBytes _vocabulary;
     // Per state: the allowed tokens, and those few whose shortest closing afterwards is more than
     // RiskMargin bytes longer than the state's own, longest closing first.
     private readonly ConcurrentDictionary<JsonState, (ulong[] Mask, (int Id, int Closing)[] Risky)> _masks = new();
     private const int RiskMargin = 2;
 
-    public JsonTokenMasks(ModelTokenizer tokenizer, int samplable)
-    {
-        _tokenBytes = new byte[]?[samplable];
-        var buffer = new List<byte>();
-        for (int id = 0; id < samplable; id++)
-        {
-            if (tokenizer.IsSpecial(id))
-                continue;
-            buffer.Clear();
-            try
-            {
-                tokenizer.AppendTokenBytes(id, buffer);
-            }
-            catch (ArgumentOutOfRangeException)
-            {
-                continue; // a hole in the vocabulary: no text, never allowed
-            }
-            if (buffer.Count > 0)
-                _tokenBytes[id] = [.. buffer];
-        }
-        _sorted = [.. Enumerable.Range(0, samplable).Where(id => _tokenBytes[id] is not null)];
-        Array.Sort(_sorted, (a, b) => _tokenBytes[a].AsSpan().SequenceCompareTo(_tokenBytes[b]));
-        _sharedWithPrevious = new int[_sorted.Length];
-        for (int i = 1; i < _sorted.Length; i++)
-            _sharedWithPrevious[i] = _tokenBytes[_sorted[i]].AsSpan().CommonPrefixLength(_tokenBytes[_sorted[i - 1]]);
-        _longestToken = _sorted.Length == 0 ? 0 : _sorted.Max(id => _tokenBytes[id]!.Length);
-    }
+    public JsonTokenMasks(VocabularyBytes vocabulary) => _vocabulary = vocabulary;
 
-    public int Vocabulary => _tokenBytes.Length;
+    public int Vocabulary => _vocabulary.Count;
 
     /// <summary>
     /// Bit i of the mask: token i may come next, and the document can still be closed in
@@ -92,19 +60,16 @@ public sealed class JsonTokenMasks
     /// <summary>Tokens whose bytes begin <paramref name="completion"/>: the ways to close the document in the fewest bytes.</summary>
     public ulong[] Completing(ReadOnlySpan<byte> completion)
     {
-        var mask = new ulong[(_tokenBytes.Length + 63) / 64];
-        for (int id = 0; id < _tokenBytes.Length; id++)
-        {
-            if (_tokenBytes[id] is { } bytes && completion.StartsWith(bytes))
-                mask[id >> 6] |= 1UL << (id & 63);
-        }
+        var mask = new ulong[(_vocabulary.Count + 63) / 64];
+        foreach (int id in _vocabulary.TokensBeginning(completion))
+            mask[id >> 6] |= 1UL << (id & 63);
         return mask;
     }
 
     /// <summary>Allowed tokens after which the document can still be closed within <paramref name="budget"/> more tokens.</summary>
     public ulong[] Fitting(JsonState state, int budget)
     {
-        var mask = new ulong[(_tokenBytes.Length + 63) / 64];
+        var mask = new ulong[(_vocabulary.Count + 63) / 64];
         Walk(state, (id, next) =>
         {
             if (next.CompletionLength <= budget)
@@ -121,18 +86,20 @@ public sealed class JsonTokenMasks
     /// </summary>
     private void Walk(JsonState state, Action<int, JsonState> allowed)
     {
-        var states = new JsonState[_longestToken + 1];
+        var states = new JsonState[_vocabulary.LongestToken + 1];
         states[0] = state;
         int valid = 0;              // states[0..valid] hold the previous token's prefixes
         int failedAt = int.MaxValue; // the previous token failed at this byte
-        for (int i = 0; i < _sorted.Length; i++)
+        var sorted = _vocabulary.Sorted;
+        var sharedWithPrevious = _vocabulary.SharedWithPrevious;
+        for (int i = 0; i < sorted.Length; i++)
         {
-            int id = _sorted[i];
-            int shared = _sharedWithPrevious[i];
+            int id = sorted[i];
+            int shared = sharedWithPrevious[i];
             if (shared > failedAt)
                 continue; // it begins with the prefix that failed
             failedAt = int.MaxValue;
-            var bytes = _tokenBytes[id]!;
+            var bytes = _vocabulary.Bytes(id)!;
             int depth = Math.Min(shared, valid);
             for (; depth < bytes.Length; depth++)
             {
@@ -153,7 +120,7 @@ public sealed class JsonTokenMasks
     /// <summary>The state after a whole token, or null when the token breaks the document.</summary>
     public JsonState? After(JsonState state, int token)
     {
-        if ((uint)token >= (uint)_tokenBytes.Length || _tokenBytes[token] is not { } bytes)
+        if (_vocabulary.Bytes(token) is not { } bytes)
             return null;
         JsonState? current = state;
         foreach (byte b in bytes)
@@ -167,7 +134,7 @@ public sealed class JsonTokenMasks
 
     private (ulong[] Mask, (int Id, int Closing)[] Risky) Compute(JsonState state)
     {
-        var mask = new ulong[(_tokenBytes.Length + 63) / 64];
+        var mask = new ulong[(_vocabulary.Count + 63) / 64];
         var risky = new List<(int Id, int Closing)>();
         int margin = state.CompletionLength + RiskMargin;
         Walk(state, (id, next) =>

@@ -18,13 +18,13 @@ internal sealed class GenerationSequence
     private readonly Diagnostics.RuntimeMetrics? _metrics;
     private long _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly int _samplable;
-    private readonly Constraints.JsonObjectConstraint? _json;
+    private readonly Constraints.ITokenConstraint? _constraint;
     private const int InitialCapacity = 1024;
 
     public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
-        List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null, Constraints.JsonObjectConstraint? json = null)
+        List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null, Constraints.ITokenConstraint? constraint = null)
     {
-        _json = json;
+        _constraint = constraint;
         _metrics = metrics;
         _settings = settings;
         _eosIds = eosIds;
@@ -61,11 +61,17 @@ internal sealed class GenerationSequence
     public string Advance(Span<float> logits)
     {
         logits = logits[..Math.Min(logits.Length, _samplable)];
-        // The mask goes first, so that penalties and the sampler only ever see tokens that keep the output JSON.
-        if (_json is not null && !_json.Mask(logits, MaxTokens - Completion.Count))
-            throw new InvalidOperationException("No token of the vocabulary continues the JSON document.");
+        // The mask goes first, so that penalties and the sampler only ever see tokens the output format allows.
+        if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
+            throw new InvalidOperationException("No token of the vocabulary continues the output in its required format.");
         _penalties?.Apply(logits);
         int next = _sampler.Next(logits);
+        _constraint?.Accept(next);
+        if (_constraint is { IsComplete: true } && _eosIds.Contains(next))
+        {
+            FinishReason = Inference.FinishReason.Stop;
+            return "";
+        }
         if ((_settings.StopAtEos && _eosIds.Contains(next)) || _settings.StopTokenIds.Contains(next))
         {
             FinishReason = Inference.FinishReason.Stop;
@@ -73,7 +79,6 @@ internal sealed class GenerationSequence
         }
         Completion.Add(next);
         _penalties?.Accept(next);
-        _json?.Accept(next);
         if (_metrics is not null)
         {
             double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_lastTokenAt).TotalSeconds;
@@ -82,7 +87,7 @@ internal sealed class GenerationSequence
             _lastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
         }
         string text = _stops.Push(_detokenizer.Push(next));
-        if (_stops.Stopped || _json is { IsComplete: true })
+        if (_stops.Stopped || _constraint is { IsComplete: true })
             FinishReason = Inference.FinishReason.Stop;
         else if (Completion.Count >= MaxTokens)
             FinishReason = Inference.FinishReason.Length;

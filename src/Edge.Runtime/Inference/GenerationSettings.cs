@@ -46,6 +46,12 @@ public sealed record GenerationSettings
     /// <summary>Free text, or a JSON object enforced token by token (OpenAI's json_object).</summary>
     public ResponseFormat ResponseFormat { get; init; } = ResponseFormat.Text;
 
+    /// <summary>When not empty, the output is exactly one of these (vLLM's guided_choice).</summary>
+    public IReadOnlyList<string> Choices { get; init; } = [];
+
+    public const int MaxChoices = 64;
+    public const int MaxChoiceBytes = 256;
+
     public bool IsGreedy => Temperature == 0f;
 
     /// <summary>These settings with the model's defaults for the sampling parameters the request did not give.</summary>
@@ -70,6 +76,10 @@ public sealed record GenerationSettings
         Require(FrequencyPenalty is >= -2f and <= 2f, "frequency_penalty", $"frequency_penalty must be in [-2, 2] (got {FrequencyPenalty}).");
         Require(StopStrings.Count <= MaxStopStrings, "stop", $"stop may hold at most {MaxStopStrings} strings (got {StopStrings.Count}).");
         Require(StopStrings.All(s => !string.IsNullOrEmpty(s)), "stop", "stop strings must not be empty.");
+        Require(Choices.Count <= MaxChoices, "guided_choice", $"guided_choice may hold at most {MaxChoices} strings (got {Choices.Count}).");
+        Require(Choices.All(c => !string.IsNullOrEmpty(c) && System.Text.Encoding.UTF8.GetByteCount(c) <= MaxChoiceBytes), "guided_choice",
+            $"each guided_choice string must hold 1 to {MaxChoiceBytes} UTF-8 bytes.");
+        Require(Choices.Count == 0 || ResponseFormat == ResponseFormat.Text, "guided_choice", "guided_choice and a JSON response_format cannot be combined.");
     }
 
     private static void Require(bool condition, string parameter, string message)
@@ -79,7 +89,6 @@ public sealed record GenerationSettings
     }
 }
 
-/// <summary>What to do when prompt + max_tokens exceed the model's context.</summary>
 /// <summary>What the output must be.</summary>
 public enum ResponseFormat
 {
@@ -88,6 +97,7 @@ public enum ResponseFormat
     JsonObject,
 }
 
+/// <summary>What to do when prompt + max_tokens exceed the model's context.</summary>
 public enum ContextOverflow
 {
     /// <summary>Refuse the request.</summary>

@@ -159,13 +159,23 @@ public sealed class InferenceEngine : IDisposable
 
     internal GenerationSequence NewSequence(int[] prompt, GenerationSettings settings, int maxTokens, List<int>? completion = null) =>
         new(Tokenizer, _eosIds, _session.VocabularySize, prompt, settings, maxTokens, completion, Metrics,
-            settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonObjectConstraint(JsonMasks) : null);
+            Constraint(settings));
+
+    /// <summary>The output format a request asks for, as a token constraint; null for free text.</summary>
+    private Constraints.ITokenConstraint? Constraint(GenerationSettings settings) =>
+        settings.Choices.Count > 0 ? new Constraints.ChoiceConstraint(VocabularyBytes, settings.Choices, _eosIds)
+        : settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonObjectConstraint(JsonMasks)
+        : null;
 
     /// <summary>Allowed-token masks for JSON output, built on first use (a pass over the vocabulary) and shared by every sequence.</summary>
-    public Constraints.JsonTokenMasks JsonMasks => LazyInitializer.EnsureInitialized(ref _jsonMasks,
-        () => new Constraints.JsonTokenMasks(Tokenizer, Math.Min(_session.VocabularySize, Tokenizer.VocabularySize)));
+    public Constraints.JsonTokenMasks JsonMasks => LazyInitializer.EnsureInitialized(ref _jsonMasks, () => new Constraints.JsonTokenMasks(VocabularyBytes));
+
+    /// <summary>Each token's bytes, sorted, for constrained decoding; built on first use.</summary>
+    public Constraints.VocabularyBytes VocabularyBytes => LazyInitializer.EnsureInitialized(ref _vocabularyBytes,
+        () => new Constraints.VocabularyBytes(Tokenizer, Math.Min(_session.VocabularySize, Tokenizer.VocabularySize)));
 
     private Constraints.JsonTokenMasks? _jsonMasks;
+    private Constraints.VocabularyBytes? _vocabularyBytes;
 
     /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
     internal int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)

@@ -8,13 +8,7 @@ namespace Edge.Runtime.Tests.Constraints;
 [TestClass]
 public sealed class GuidedChoiceTests
 {
-    private static InferenceEngine s_engine = null!;
-
-    [ClassInitialize]
-    public static void Load(TestContext _) => s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-
-    [ClassCleanup]
-    public static void Unload() => s_engine.Dispose();
+    private static InferenceEngine Engine => DefaultEngine.Instance;
 
     [TestMethod]
     [DataRow(new[] { "open", "close", "hold position" })]
@@ -22,12 +16,12 @@ public sealed class GuidedChoiceTests
     [DataRow(new[] { "V-12" })]
     public async Task EveryAnswerIsOneOfTheChoices(string[] choices)
     {
-        int[] prompt = s_engine.Tokenizer.Encode("Valve 12 pressure is high. Action:");
+        int[] prompt = Engine.Tokenizer.Encode("Valve 12 pressure is high. Action:");
         var settings = Enumerable.Range(0, 12).Select(seed => new GenerationSettings { MaxTokens = 40, Temperature = 1.5f, Seed = seed, Choices = choices })
             .Append(new GenerationSettings { MaxTokens = 40, Choices = choices, StopAtEos = false }).ToList();
-        using var scheduler = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = 8 });
+        using var scheduler = new GenerationScheduler(Engine, new SchedulerOptions { MaxBatchSize = 8 });
         var results = await Task.WhenAll(settings.Select(s => scheduler.GenerateAsync(prompt, s)));
-        foreach (var result in results.Append(s_engine.Generate(prompt, settings[0])))
+        foreach (var result in results.Append(Engine.Generate(prompt, settings[0])))
         {
             CollectionAssert.Contains(choices, result.Text);
             Assert.AreEqual(FinishReason.Stop, result.FinishReason);
@@ -50,7 +44,7 @@ public sealed class GuidedChoiceTests
     public void AChoiceLongerThanMaxTokensIsNotStarted()
     {
         // "hold position" cannot fit in 3 tokens of one byte each; "open" and "close" can.
-        var result = s_engine.Generate(s_engine.Tokenizer.Encode("Action:"), new GenerationSettings { MaxTokens = 5, Temperature = 1.5f, Seed = 1, Choices = ["open", "close", "hold position, then report"] });
+        var result = Engine.Generate(Engine.Tokenizer.Encode("Action:"), new GenerationSettings { MaxTokens = 5, Temperature = 1.5f, Seed = 1, Choices = ["open", "close", "hold position, then report"] });
         CollectionAssert.Contains(new[] { "open", "close" }, result.Text);
     }
 }

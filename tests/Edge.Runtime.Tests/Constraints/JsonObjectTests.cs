@@ -11,13 +11,7 @@ namespace Edge.Runtime.Tests.Constraints;
 [TestClass]
 public sealed class JsonObjectTests
 {
-    private static InferenceEngine s_engine = null!;
-
-    [ClassInitialize]
-    public static void Load(TestContext _) => s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-
-    [ClassCleanup]
-    public static void Unload() => s_engine.Dispose();
+    private static InferenceEngine Engine => DefaultEngine.Instance;
 
     private static JsonState? Feed(string text)
     {
@@ -102,12 +96,12 @@ public sealed class JsonObjectTests
     [TestMethod]
     public async Task EveryFinishedAnswerIsAJsonObjectThatParses()
     {
-        int[] prompt = s_engine.Tokenizer.Encode("Report of press 4 as JSON:");
+        int[] prompt = Engine.Tokenizer.Encode("Report of press 4 as JSON:");
         var settings = Enumerable.Range(0, 24).Select(seed => new GenerationSettings { MaxTokens = 200, Temperature = 1.5f, Seed = seed, ResponseFormat = ResponseFormat.JsonObject })
             .Append(new GenerationSettings { MaxTokens = 200, ResponseFormat = ResponseFormat.JsonObject })
             .Concat(Enumerable.Range(0, 4).Select(seed => new GenerationSettings { MaxTokens = 12, Temperature = 1.5f, Seed = seed, ResponseFormat = ResponseFormat.JsonObject })).ToList();
-        var alone = settings.Take(4).Select(s => s_engine.Generate(prompt, s)).ToList();
-        using var scheduler = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = 16 });
+        var alone = settings.Take(4).Select(s => Engine.Generate(prompt, s)).ToList();
+        using var scheduler = new GenerationScheduler(Engine, new SchedulerOptions { MaxBatchSize = 16 });
         var batched = await Task.WhenAll(settings.Select(s => scheduler.GenerateAsync(prompt, s)));
         foreach (var result in alone.Concat(batched))
         {

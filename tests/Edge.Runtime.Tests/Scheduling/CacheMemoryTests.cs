@@ -11,27 +11,21 @@ namespace Edge.Runtime.Tests.Scheduling;
 [TestClass]
 public sealed class CacheMemoryTests
 {
-    private static InferenceEngine s_engine = null!;
-
-    [ClassInitialize]
-    public static void Load(TestContext _) => s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-
-    [ClassCleanup]
-    public static void Unload() => s_engine.Dispose();
+    private static InferenceEngine Engine => DefaultEngine.Instance;
 
     [TestMethod]
     public void IdleSlotsCostNoMemoryAndAReleasedSlotGivesItsPagesBack()
     {
-        using var decoder = new BatchedDecoder(s_engine.Session, maxBatch: 32);
-        long reserved = s_engine.Session.Signature.State.Sum(t => t.CapacityShape(32, decoder.Capacity).Aggregate(1L, (a, b) => a * b)) * sizeof(float);
+        using var decoder = new BatchedDecoder(Engine.Session, maxBatch: 32);
+        long reserved = Engine.Session.Signature.State.Sum(t => t.CapacityShape(32, decoder.Capacity).Aggregate(1L, (a, b) => a * b)) * sizeof(float);
         Assert.AreEqual(0L, decoder.CacheMemory().Resident, $"32 idle slots of {reserved:N0} reserved bytes");
 
-        int[] prompt = ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 600);
+        int[] prompt = ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 600);
         decoder.Prefill(5, prompt, 0);
         long afterPrefill = decoder.CacheMemory().Resident;
         long written = reserved / 32 / decoder.Capacity * prompt.Length;
         // What the 600 positions take, give or take the partly written page at the end of each cache row.
-        long pages = s_engine.Session.Signature.State.Count * 2L * Environment.SystemPageSize;
+        long pages = Engine.Session.Signature.State.Count * 2L * Environment.SystemPageSize;
         Assert.IsGreaterThanOrEqualTo(written, afterPrefill);
         Assert.IsLessThanOrEqualTo(written + pages, afterPrefill);
 

@@ -11,13 +11,7 @@ namespace Edge.Runtime.Tests.Scheduling;
 [TestClass]
 public sealed class ChunkedPrefillTests
 {
-    private static InferenceEngine s_engine = null!;
-
-    [ClassInitialize]
-    public static void Load(TestContext _) => s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-
-    [ClassCleanup]
-    public static void Unload() => s_engine.Dispose();
+    private static InferenceEngine Engine => DefaultEngine.Instance;
 
     /// <summary>A prompt of exactly <paramref name="tokens"/> tokens of plant-log text.</summary>
     internal static int[] LongPrompt(Edge.Runtime.Tokenization.ModelTokenizer tokenizer, int tokens, string topic = "pump")
@@ -31,8 +25,8 @@ public sealed class ChunkedPrefillTests
     [TestMethod]
     public void ChunksFromAnyStartGiveTheLogitsOfOneWholePrefill()
     {
-        int[] prompt = LongPrompt(s_engine.Tokenizer, 300);
-        using var decoder = new BatchedDecoder(s_engine.Session, maxBatch: 3);
+        int[] prompt = LongPrompt(Engine.Tokenizer, 300);
+        using var decoder = new BatchedDecoder(Engine.Session, maxBatch: 3);
         decoder.Prefill(0, prompt, 0);
         foreach (var (slot, chunk) in new[] { (1, 7), (2, 128) })
         {
@@ -57,7 +51,7 @@ public sealed class ChunkedPrefillTests
     [TestMethod]
     public void AChunkOutsideTheSlotIsRefusedBeforeItRuns()
     {
-        using var decoder = new BatchedDecoder(s_engine.Session, maxBatch: 1);
+        using var decoder = new BatchedDecoder(Engine.Session, maxBatch: 1);
         int capacity = decoder.Capacity;
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => decoder.Prefill(0, [5, 6], capacity - 1));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => decoder.Prefill(0, [5], -1));
@@ -75,15 +69,15 @@ public sealed class ChunkedPrefillTests
     [TestMethod]
     public async Task ALongPromptIsSpreadOverStepsAndTheRunningStreamKeepsDecoding()
     {
-        int[] shortPrompt = s_engine.Tokenizer.Encode("Robot arm status");
-        int[] longPrompt = LongPrompt(s_engine.Tokenizer, 700);
+        int[] shortPrompt = Engine.Tokenizer.Encode("Robot arm status");
+        int[] longPrompt = LongPrompt(Engine.Tokenizer, 700);
         var settings = new GenerationSettings { MaxTokens = 300, StopAtEos = false };
-        var aloneShort = s_engine.Generate(shortPrompt, settings).CompletionIds.ToList();
-        var aloneLong = s_engine.Generate(longPrompt, new GenerationSettings { MaxTokens = 8, StopAtEos = false }).CompletionIds.ToList();
+        var aloneShort = Engine.Generate(shortPrompt, settings).CompletionIds.ToList();
+        var aloneLong = Engine.Generate(longPrompt, new GenerationSettings { MaxTokens = 8, StopAtEos = false }).CompletionIds.ToList();
 
         var log = new List<string>();
-        using var scheduler = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = 4, PrefillChunkTokens = 64, PrefixCacheBytes = 0 },
-            n => new RecordingExecutor(GenerationScheduler.OnnxRuntimeExecutor(s_engine, n), log));
+        using var scheduler = new GenerationScheduler(Engine, new SchedulerOptions { MaxBatchSize = 4, PrefillChunkTokens = 64, PrefixCacheBytes = 0 },
+            n => new RecordingExecutor(GenerationScheduler.OnnxRuntimeExecutor(Engine, n), log));
         var running = scheduler.GenerateAsync(shortPrompt, settings);
         while (scheduler.ActiveSequences == 0)
             await Task.Delay(1);

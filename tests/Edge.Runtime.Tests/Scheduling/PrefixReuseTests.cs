@@ -12,23 +12,17 @@ namespace Edge.Runtime.Tests.Scheduling;
 [TestClass]
 public sealed class PrefixReuseTests
 {
-    private static InferenceEngine s_engine = null!;
+    private static InferenceEngine Engine => DefaultEngine.Instance;
 
-    [ClassInitialize]
-    public static void Load(TestContext _) => s_engine = InferenceEngine.Load(RepositoryPaths.DefaultModel);
-
-    [ClassCleanup]
-    public static void Unload() => s_engine.Dispose();
-
-    private static int[] Ask(int[] system, string question) => [.. system, .. s_engine.Tokenizer.Encode(question, addSpecialTokens: false)];
+    private static int[] Ask(int[] system, string question) => [.. system, .. Engine.Tokenizer.Encode(question, addSpecialTokens: false)];
 
     [TestMethod]
     public async Task ASharedSystemPromptAndTheNextTurnAreNotRecomputedAndAnswerTheSame()
     {
-        int[] system = ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 200, "press");
+        int[] system = ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 200, "press");
         var settings = new GenerationSettings { MaxTokens = 24, StopAtEos = false };
-        using var reusing = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = 2 });
-        using var computing = new GenerationScheduler(s_engine, new SchedulerOptions { MaxBatchSize = 2, PrefixCacheBytes = 0 });
+        using var reusing = new GenerationScheduler(Engine, new SchedulerOptions { MaxBatchSize = 2 });
+        using var computing = new GenerationScheduler(Engine, new SchedulerOptions { MaxBatchSize = 2, PrefixCacheBytes = 0 });
 
         var first = await reusing.GenerateAsync(Ask(system, " Which press is hottest?"), settings);
         Assert.AreEqual(0L, reusing.PrefixTokensReused);
@@ -38,7 +32,7 @@ public sealed class PrefixReuseTests
         CollectionAssert.AreEqual((await computing.GenerateAsync(second, settings)).CompletionIds.ToList(), reused.CompletionIds.ToList());
 
         // The next turn of the first conversation: its prompt, its answer, a follow-up.
-        int[] nextTurn = [.. first.PromptIds, .. first.CompletionIds, .. s_engine.Tokenizer.Encode(" And after that?", addSpecialTokens: false)];
+        int[] nextTurn = [.. first.PromptIds, .. first.CompletionIds, .. Engine.Tokenizer.Encode(" And after that?", addSpecialTokens: false)];
         long before = reusing.PrefixTokensReused;
         var followUp = await reusing.GenerateAsync(nextTurn, settings);
         Assert.AreEqual(first.PromptIds.Count + first.CompletionIds.Count - 1L, reusing.PrefixTokensReused - before, "all but the answer's last token, which was never fed");
@@ -49,8 +43,8 @@ public sealed class PrefixReuseTests
     [TestMethod]
     public void APromptEqualToAKeptOneStillComputesItsLastToken()
     {
-        int[] prompt = ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 40);
-        using var decoder = new BatchedDecoder(s_engine.Session, maxBatch: 2, prefixCacheBytes: 1 << 20);
+        int[] prompt = ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 40);
+        using var decoder = new BatchedDecoder(Engine.Session, maxBatch: 2, prefixCacheBytes: 1 << 20);
         decoder.Prefill(0, prompt, 0);
         decoder.RetainPrefix(0, prompt);
         Assert.AreEqual(prompt.Length - 1, decoder.RestorePrefix(1, prompt));
@@ -62,10 +56,10 @@ public sealed class PrefixReuseTests
     [TestMethod]
     public void TheBudgetEvictsTheLeastRecentlyUsedAndShortOrOversizedPrefixesAreNotKept()
     {
-        long bytesPerToken = s_engine.Session.Signature.State.Sum(t => t.CapacityShape(1, s_engine.Session.Capacity).Aggregate(1L, (a, b) => a * b)) / s_engine.Session.Capacity * sizeof(float);
-        using var decoder = new BatchedDecoder(s_engine.Session, maxBatch: 1, prefixCacheBytes: 100 * bytesPerToken);
-        int[] pumps = ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 60, "pump");
-        int[] valves = ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 60, "valve");
+        long bytesPerToken = Engine.Session.Signature.State.Sum(t => t.CapacityShape(1, Engine.Session.Capacity).Aggregate(1L, (a, b) => a * b)) / Engine.Session.Capacity * sizeof(float);
+        using var decoder = new BatchedDecoder(Engine.Session, maxBatch: 1, prefixCacheBytes: 100 * bytesPerToken);
+        int[] pumps = ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 60, "pump");
+        int[] valves = ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 60, "valve");
         int[] Extended(int[] p) => [.. p, 7, 8, 9];
         Keep(decoder, pumps);
         Assert.AreEqual(60, decoder.RestorePrefix(0, Extended(pumps)));
@@ -74,8 +68,8 @@ public sealed class PrefixReuseTests
         Assert.AreEqual(60, decoder.RestorePrefix(0, Extended(valves)));
         Assert.AreEqual(60 * bytesPerToken, decoder.CacheMemory().Prefixes);
 
-        Keep(decoder, ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, PrefixCache.MinimumTokens - 1, "fan"));
-        Keep(decoder, ChunkedPrefillTests.LongPrompt(s_engine.Tokenizer, 101, "fan"));
+        Keep(decoder, ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, PrefixCache.MinimumTokens - 1, "fan"));
+        Keep(decoder, ChunkedPrefillTests.LongPrompt(Engine.Tokenizer, 101, "fan"));
         Assert.AreEqual(60 * bytesPerToken, decoder.CacheMemory().Prefixes, "too short and too large are both left out");
         // A prompt longer than the slot is refused by the prefill later; reuse does not touch it.
         Assert.AreEqual(0, decoder.RestorePrefix(0, new int[decoder.Capacity + 1]));

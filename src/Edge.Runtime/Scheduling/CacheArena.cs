@@ -14,7 +14,7 @@ internal sealed unsafe partial class CacheArena : IDisposable
 {
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-    private const int MadvDontNeed = 4;
+    private const int MadvDontNeed = 4, MadvNoHugePage = 15;
     private static readonly long s_pageSize = Environment.SystemPageSize;
 
     private readonly bool _mapped;
@@ -33,6 +33,10 @@ internal sealed unsafe partial class CacheArena : IDisposable
                 throw new InsufficientMemoryException($"Could not reserve {_bytes:N0} bytes of address space for the KV cache (errno {Marshal.GetLastPInvokeError()}).");
             _base = (byte*)address;
             _mapped = true;
+            // Where transparent huge pages are "always" (some L4T and desktop kernels), the first write
+            // would commit 2 MiB at once: memory is to follow tokens page by page. Advice only; if the
+            // kernel refuses it, the arena still works at its granularity.
+            _ = Madvise(_base, (nuint)_bytes, MadvNoHugePage);
         }
         else
         {

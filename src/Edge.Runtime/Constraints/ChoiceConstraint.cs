@@ -13,6 +13,8 @@ public sealed class ChoiceConstraint : ITokenConstraint
     private readonly byte[][] _choices;
     private readonly IReadOnlySet<int> _endTokens;
     private readonly List<byte> _output = [];
+    private readonly List<int> _allowed = [];
+    private readonly List<float> _kept = [];
 
     public ChoiceConstraint(VocabularyBytes vocabulary, IReadOnlyList<string> choices, IReadOnlySet<int> endTokens)
     {
@@ -25,8 +27,9 @@ public sealed class ChoiceConstraint : ITokenConstraint
 
     public bool Mask(Span<float> logits, int tokensLeft)
     {
-        var allowed = new HashSet<int>();
-        int vocabulary = logits.Length;
+        // Few tokens are allowed (at most one per byte of each choice's rest): keep their logits,
+        // fill the rest. Buffers are reused, so a step allocates nothing.
+        _allowed.Clear();
         var output = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_output);
         foreach (var choice in _choices)
         {
@@ -34,17 +37,24 @@ public sealed class ChoiceConstraint : ITokenConstraint
             // rest fits in the tokens left can always be finished.
             if (!choice.AsSpan().StartsWith(output) || choice.Length - output.Length > tokensLeft)
                 continue;
-            if (choice.Length == output.Length)
-                allowed.UnionWith(_endTokens.Where(id => id < vocabulary));
+            if (choice.Length > output.Length)
+                _vocabulary.AddTokensBeginning(choice.AsSpan(output.Length), _allowed);
             else
-                allowed.UnionWith(_vocabulary.TokensBeginning(choice.AsSpan(output.Length)));
+            {
+                foreach (int end in _endTokens)
+                {
+                    if (end < logits.Length)
+                        _allowed.Add(end);
+                }
+            }
         }
-        for (int id = 0; id < logits.Length; id++)
-        {
-            if (!allowed.Contains(id))
-                logits[id] = float.NegativeInfinity;
-        }
-        return allowed.Count > 0;
+        _kept.Clear();
+        foreach (int id in _allowed)
+            _kept.Add(logits[id]);
+        logits.Fill(float.NegativeInfinity);
+        for (int i = 0; i < _allowed.Count; i++)
+            logits[_allowed[i]] = _kept[i];
+        return _allowed.Count > 0;
     }
 
     public void Accept(int token)

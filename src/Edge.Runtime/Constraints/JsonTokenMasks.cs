@@ -23,8 +23,6 @@ public sealed class JsonTokenMasks
 
     public JsonTokenMasks(VocabularyBytes vocabulary) => _vocabulary = vocabulary;
 
-    public int Vocabulary => _vocabulary.Count;
-
     /// <summary>
     /// Bit i of the mask: token i may come next, and the document can still be closed in
     /// <paramref name="budget"/> tokens after it. Far from the limit that is the cached mask as it is;
@@ -61,7 +59,9 @@ public sealed class JsonTokenMasks
     public ulong[] Completing(ReadOnlySpan<byte> completion)
     {
         var mask = new ulong[(_vocabulary.Count + 63) / 64];
-        foreach (int id in _vocabulary.TokensBeginning(completion))
+        var found = new List<int>();
+        _vocabulary.AddTokensBeginning(completion, found);
+        foreach (int id in found)
             mask[id >> 6] |= 1UL << (id & 63);
         return mask;
     }

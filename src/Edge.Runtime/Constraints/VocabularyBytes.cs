@@ -50,10 +50,9 @@ public sealed class VocabularyBytes
     /// <summary>A token's bytes; null for special tokens, holes and ids outside the vocabulary.</summary>
     public byte[]? Bytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : null;
 
-    /// <summary>Every token whose bytes are a prefix of <paramref name="text"/>: one binary search per length.</summary>
-    public List<int> TokensBeginning(ReadOnlySpan<byte> text)
+    /// <summary>Adds to <paramref name="found"/> every token whose bytes are a prefix of <paramref name="text"/>: one binary search per length.</summary>
+    public void AddTokensBeginning(ReadOnlySpan<byte> text, List<int> found)
     {
-        var found = new List<int>();
         for (int length = 1; length <= Math.Min(text.Length, LongestToken); length++)
         {
             var prefix = text[..length];
@@ -73,6 +72,5 @@ public sealed class VocabularyBytes
                     high = middle - 1;
             }
         }
-        return found;
     }
 }

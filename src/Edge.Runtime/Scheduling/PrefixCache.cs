@@ -38,8 +38,6 @@ internal sealed unsafe class PrefixCache : IDisposable
     /// <summary>Bytes the entries hold.</summary>
     public long Bytes => _bytes;
 
-    public int Count => _entries.Count;
-
     /// <summary>
     /// Copies the longest kept prefix of <paramref name="prompt"/> into a slot's rows and returns its
     /// length; 0 when none is long enough. At least the prompt's last token is left to compute,

@@ -49,6 +49,9 @@ public sealed record GenerationSettings
     /// <summary>When not empty, the output is exactly one of these (vLLM's guided_choice).</summary>
     public IReadOnlyList<string> Choices { get; init; } = [];
 
+    /// <summary>When set, the output matches this JSON schema or regex, enforced token by token.</summary>
+    public Constraints.OutputGrammar? Grammar { get; init; }
+
     public const int MaxChoices = 64;
     public const int MaxChoiceBytes = 256;
 
@@ -80,6 +83,8 @@ public sealed record GenerationSettings
         Require(Choices.All(c => !string.IsNullOrEmpty(c) && System.Text.Encoding.UTF8.GetByteCount(c) <= MaxChoiceBytes), "guided_choice",
             $"each guided_choice string must hold 1 to {MaxChoiceBytes} UTF-8 bytes.");
         Require(Choices.Count == 0 || ResponseFormat == ResponseFormat.Text, "guided_choice", "guided_choice and a JSON response_format cannot be combined.");
+        Require(Grammar is null || (Choices.Count == 0 && ResponseFormat == ResponseFormat.Text), Grammar?.Kind == Constraints.GrammarKind.Regex ? "guided_regex" : "response_format",
+            "Only one output constraint may be given: response_format, guided_choice, guided_regex or guided_json.");
     }
 
     private static void Require(bool condition, string parameter, string message)

@@ -164,23 +164,45 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>The output format a request asks for, as a token constraint; null for free text.</summary>
     private Constraints.ITokenConstraint? Constraint(GenerationSettings settings) =>
         settings.Choices.Count > 0 ? new Constraints.ChoiceConstraint(VocabularyBytes, settings.Choices, _eosIds)
-        : settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.JsonObjectConstraint(JsonMasks)
+        : settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.AutomatonConstraint<Constraints.JsonState>(JsonMasks, _eosIds)
+        : settings.Grammar is { } grammar ? new Constraints.AutomatonConstraint<int>(GrammarMasks(grammar), _eosIds)
         : null;
 
     /// <summary>Allowed-token masks for JSON output, built on first use (a pass over the vocabulary) and shared by every sequence.</summary>
-    public Constraints.JsonTokenMasks JsonMasks => LazyInitializer.EnsureInitialized(ref _jsonMasks, () => new Constraints.JsonTokenMasks(VocabularyBytes));
+    public Constraints.TokenMasks<Constraints.JsonState> JsonMasks => LazyInitializer.EnsureInitialized(ref _jsonMasks,
+        () => new Constraints.TokenMasks<Constraints.JsonState>(VocabularyBytes, Constraints.JsonObjectAutomaton.Instance, JsonMaskBytes));
+
+    /// <summary>Memory json_object's cached masks may take.</summary>
+    private const long JsonMaskBytes = 32 << 20;
+
+    /// <summary>A JSON schema's or regex's masks, compiled on first use and kept (<see cref="Constraints.GrammarCache"/>); one it cannot enforce is refused, naming why.</summary>
+    public Constraints.TokenMasks<int> GrammarMasks(Constraints.OutputGrammar grammar)
+    {
+        try
+        {
+            return LazyInitializer.EnsureInitialized(ref _grammars, () => new Constraints.GrammarCache(VocabularyBytes)).Get(grammar);
+        }
+        catch (Constraints.Grammars.GrammarException e)
+        {
+            throw new GenerationRequestException(e.Message, grammar.Kind == Constraints.GrammarKind.Regex ? "guided_regex" : "response_format");
+        }
+    }
+
+    private Constraints.GrammarCache? _grammars;
 
     /// <summary>Each token's bytes, sorted, for constrained decoding; built on first use.</summary>
     public Constraints.VocabularyBytes VocabularyBytes => LazyInitializer.EnsureInitialized(ref _vocabularyBytes,
         () => new Constraints.VocabularyBytes(Tokenizer, Math.Min(_session.VocabularySize, Tokenizer.VocabularySize)));
 
-    private Constraints.JsonTokenMasks? _jsonMasks;
+    private Constraints.TokenMasks<Constraints.JsonState>? _jsonMasks;
     private Constraints.VocabularyBytes? _vocabularyBytes;
 
     /// <summary>Validates a request and fits it into the context as it asks; returns the prompt to run.</summary>
     internal int[] Prepare(IReadOnlyList<int> promptIds, GenerationSettings settings, out int maxTokens)
     {
         settings.Validate();
+        if (settings.Grammar is { } grammar)
+            GrammarMasks(grammar); // compiled now, so that a schema it cannot enforce is refused before the request is queued
         if (promptIds.Count == 0)
             throw new GenerationRequestException("The prompt is empty: it must hold at least one token.", "prompt");
         foreach (int id in promptIds)

@@ -1,0 +1,79 @@
+namespace Edge.Runtime.Constraints;
+
+/// <summary>
+/// One sequence's progress through an output automaton (a JSON object, a JSON schema, a regex):
+/// before each sample the tokens that would break the output are masked out, after it the state
+/// advances, and the sequence stops the moment nothing may follow. Where the output is already
+/// whole but could go on (a regex's `[0-9]+`), the end-of-sequence token is allowed too. Near
+/// max_tokens, a token is allowed only if the output can still be finished in the tokens left
+/// after it (each token is at least one byte, and one byte of the shortest ending always shortens
+/// it by one), so an answer never ends cut open when it had room for the shortest output.
+/// </summary>
+public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadOnlySet<int> endTokens) : ITokenConstraint
+    where TState : struct, IEquatable<TState>
+{
+    private TState _state = masks.Automaton.Start;
+    private bool _ended;
+
+    public bool IsComplete => _ended || masks.Automaton.IsFinal(_state);
+
+    public bool Mask(Span<float> logits, int tokensLeft)
+    {
+        var automaton = masks.Automaton;
+        int distance = automaton.DistanceToEnd(_state);
+        var allowed = tokensLeft <= distance ? masks.Completing(automaton.ShortestEnd(_state)) : masks.Allowed(_state, tokensLeft - 1);
+        bool ending = automaton.Accepts(_state);
+        Span<float> endLogits = stackalloc float[ending ? endTokens.Count : 0];
+        if (ending)
+        {
+            int e = 0;
+            foreach (int end in endTokens)
+                endLogits[e++] = end < logits.Length ? logits[end] : float.NegativeInfinity;
+        }
+        bool any = false;
+        // A word of the mask at a time: all allowed (most of a string) is skipped, none allowed
+        // (most of the structure) is one fill; only mixed words go bit by bit.
+        for (int word = 0; word * 64 < logits.Length; word++)
+        {
+            ulong bits = allowed[word];
+            var block = logits.Slice(word * 64, Math.Min(64, logits.Length - word * 64));
+            if (bits == 0)
+            {
+                block.Fill(float.NegativeInfinity);
+                continue;
+            }
+            any = true;
+            if (bits == ulong.MaxValue)
+                continue;
+            for (int i = 0; i < block.Length; i++)
+            {
+                if ((bits >> i & 1) == 0)
+                    block[i] = float.NegativeInfinity;
+            }
+        }
+        if (ending)
+        {
+            int e = 0;
+            foreach (int end in endTokens)
+            {
+                if (end < logits.Length)
+                {
+                    logits[end] = endLogits[e];
+                    any = true;
+                }
+                e++;
+            }
+        }
+        return any;
+    }
+
+    public void Accept(int token)
+    {
+        if (endTokens.Contains(token) && masks.Automaton.Accepts(_state))
+        {
+            _ended = true;
+            return;
+        }
+        _state = masks.After(_state, token) ?? throw new InvalidOperationException($"Token {token} does not continue the output in its required format; the mask should have excluded it.");
+    }
+}

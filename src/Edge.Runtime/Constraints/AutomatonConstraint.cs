@@ -17,6 +17,9 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
 
     public bool IsComplete => _ended || masks.Automaton.IsFinal(_state);
 
+    /// <summary>The output so far is whole (it may still go on): what a sequence cut by max_tokens can be checked for.</summary>
+    public bool IsWhole => _ended || masks.Automaton.Accepts(_state);
+
     public bool Mask(Span<float> logits, int tokensLeft)
     {
         var automaton = masks.Automaton;

@@ -39,11 +39,13 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
     /// </summary>
     public ulong[] Allowed(TState state, int budget = int.MaxValue)
     {
+        // The last token or two: check them all (a token the cache does not count as risky may
+        // still need up to RiskMargin more bytes than the state's own ending).
+        if (budget < Automaton.DistanceToEnd(state) + RiskMargin)
+            return Fitting(state, budget);
         var (mask, risky) = MaskAndRisks(state);
         if (risky.Length == 0 || risky[0].Ending <= budget)
             return mask;
-        if (budget < Automaton.DistanceToEnd(state) + RiskMargin)
-            return Fitting(state, budget); // the last token or two: check them all
         var fitting = (ulong[])mask.Clone();
         foreach (var (id, ending) in risky)
         {

@@ -24,7 +24,7 @@ internal static class GrammarAssert
 
     /// <summary>
     /// A constrained generation with random logits in place of a model: at each step the mask is
-    /// applied and the highest remaining logit taken. Returns the output and whether it completed.
+    /// applied and the highest remaining logit taken. Returns the output and whether it is whole.
     /// </summary>
     public static (string Text, bool Complete) RandomWalk(TokenMasks<int> masks, VocabularyBytes vocabulary, int endToken, int maxTokens, Random random)
     {
@@ -47,6 +47,6 @@ internal static class GrammarAssert
             if (best != endToken)
                 output.AddRange(vocabulary.Bytes(best)!);
         }
-        return (Encoding.UTF8.GetString([.. output]), constraint.IsComplete);
+        return (Encoding.UTF8.GetString([.. output]), constraint.IsWhole);
     }
 }

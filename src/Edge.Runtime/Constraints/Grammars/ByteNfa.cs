@@ -88,6 +88,8 @@ public sealed class ByteNfa
                 return BuildRepeat(repeat);
             case Members members:
                 return BuildMembers(members);
+            case SeparatedList list:
+                return BuildSeparated(list);
             default:
                 throw new InvalidOperationException($"Unknown pattern {pattern.GetType().Name}.");
         }
@@ -126,8 +128,9 @@ public sealed class ByteNfa
     }
 
     /// <summary>
-    /// Two states before each item: none present yet, or some (then a separator comes first). An
-    /// optional item may be skipped from either; the list ends after the last item either way.
+    /// Two states before each item: none present yet, or some (then a separator comes first). Both
+    /// enter the one copy of the item, whose end leads on the same way either way; an optional item
+    /// may be skipped from either, and the list ends after the last item.
     /// </summary>
     private (int Start, int End) BuildMembers(Members members)
     {
@@ -136,14 +139,12 @@ public sealed class ByteNfa
         foreach (var (item, required) in members.Items)
         {
             int nextNone = NewState(), nextSome = NewState();
-            var (fs, fe) = Build(item);
-            _empty[noneYet].Add(fs);
-            _empty[fe].Add(nextSome);
-            var (ss, se) = Build(members.Separator);
-            var (is2, ie2) = Build(item);
-            _empty[some].Add(ss);
-            _empty[se].Add(is2);
-            _empty[ie2].Add(nextSome);
+            var (itemStart, itemEnd) = Build(item);
+            var (separatorStart, separatorEnd) = Build(members.Separator);
+            _empty[noneYet].Add(itemStart);
+            _empty[some].Add(separatorStart);
+            _empty[separatorEnd].Add(itemStart);
+            _empty[itemEnd].Add(nextSome);
             if (!required)
             {
                 _empty[noneYet].Add(nextNone);
@@ -156,6 +157,30 @@ public sealed class ByteNfa
         _empty[noneYet].Add(end);
         _empty[some].Add(end);
         return (start, end);
+    }
+
+    /// <summary>
+    /// Items with separators between them. Unbounded, the one copy of the item loops back through
+    /// the separator (its end always leads on the same way); with a maximum it is unrolled.
+    /// </summary>
+    private (int Start, int End) BuildSeparated(SeparatedList list)
+    {
+        if (list.Max is not null || list.Min > 1)
+        {
+            var rest = new Repeat(Pattern.Concat(list.Separator, list.Item), Math.Max(list.Min - 1, 0), list.Max - 1);
+            var whole = Pattern.Concat(list.Item, rest);
+            return Build(list.Min == 0 ? Pattern.Optional(whole) : whole);
+        }
+        int s = NewState(), e = NewState();
+        var (itemStart, itemEnd) = Build(list.Item);
+        var (separatorStart, separatorEnd) = Build(list.Separator);
+        _empty[s].Add(itemStart);
+        if (list.Min == 0)
+            _empty[s].Add(e);
+        _empty[itemEnd].Add(e);
+        _empty[itemEnd].Add(separatorStart);
+        _empty[separatorEnd].Add(itemStart);
+        return (s, e);
     }
 
     /// <summary>Fewest bytes from each state to the accepting one: a 0-1 breadth-first search backwards from it.</summary>

@@ -42,7 +42,8 @@ public sealed class JsonSchemaCompiler
         ["uuid"] = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     };
 
-    private const string Date = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])";
+    // Days that exist in every year of their month: February stops at 28, as a leap year cannot be told by a regex worth having.
+    private const string Date = "[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))";
     private const string Time = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
 
     private static readonly Pattern Space = Pattern.Optional(Pattern.Either(
@@ -218,9 +219,9 @@ public sealed class JsonSchemaCompiler
     {
         if (!keywords.TryGetValue(name, out var value))
             return null;
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out decimal bound))
+        if (value.ValueKind != JsonValueKind.Number)
             throw new GrammarException($"{name} (at {path}) must be a number (exclusive bounds as numbers, as in draft 2020-12).");
-        if (Math.Abs(bound) > MaxBound)
+        if (!value.TryGetDecimal(out decimal bound) || Math.Abs(bound) > MaxBound)
             throw new GrammarException($"{name} {bound} (at {path}) is beyond ±1e15, which is not supported.");
         return bound;
     }
@@ -306,8 +307,7 @@ public sealed class JsonSchemaCompiler
         }
         if (required.FirstOrDefault(r => !named.Contains(r)) is { } missing)
             throw new GrammarException($"required names '{missing}', which 'properties' does not define (at {path}); additional properties are not generated.");
-        var separator = Pattern.Concat(Space, Pattern.Literal(","), Space);
-        return Pattern.Concat(Pattern.Literal("{"), Space, new Members(members, separator), Space, Pattern.Literal("}"));
+        return Pattern.Concat(Pattern.Literal("{"), Space, new Members(members, Separator), Space, Pattern.Literal("}"));
     }
 
     private Pattern ArrayValue(Dictionary<string, JsonElement> keywords, string path)
@@ -326,10 +326,10 @@ public sealed class JsonSchemaCompiler
         var close = Pattern.Concat(Space, Pattern.Literal("]"));
         if (max == 0)
             return Pattern.Concat(open, close);
-        var separator = Pattern.Concat(Space, Pattern.Literal(","), Space);
-        var list = Pattern.Concat(item, new Repeat(Pattern.Concat(separator, item), Math.Max(min - 1, 0), max - 1));
-        return Pattern.Concat(open, min == 0 ? Pattern.Optional(list) : list, close);
+        return Pattern.Concat(open, new SeparatedList(item, Separator, min, max), close);
     }
+
+    private static readonly Pattern Separator = Pattern.Concat(Space, Pattern.Literal(","), Space);
 
     /// <summary>Any JSON value, nesting at most <paramref name="depth"/> more containers.</summary>
     private static Pattern FreeForm(int depth)
@@ -341,8 +341,7 @@ public sealed class JsonSchemaCompiler
         {
             var inner = FreeForm(depth - 1);
             var member = Pattern.Concat(text, Space, Pattern.Literal(":"), Space, inner);
-            var separator = Pattern.Concat(Space, Pattern.Literal(","), Space);
-            scalars.Add(Pattern.Concat(Pattern.Literal("{"), Space, Pattern.Optional(Pattern.Concat(member, Pattern.Any(Pattern.Concat(separator, member)))), Space, Pattern.Literal("}")));
+            scalars.Add(Pattern.Concat(Pattern.Literal("{"), Space, new SeparatedList(member, Separator, 0, null), Space, Pattern.Literal("}")));
             scalars.Add(Items(inner, 0, null));
         }
         return Pattern.Either([.. scalars]);

@@ -51,5 +51,8 @@ public sealed record Alternatives(IReadOnlyList<Pattern> Options) : Pattern;
 /// </summary>
 public sealed record Members(IReadOnlyList<(Pattern Item, bool Required)> Items, Pattern Separator) : Pattern;
 
+/// <summary><paramref name="Min"/> to <paramref name="Max"/> (null: no limit) items with <paramref name="Separator"/> between each two (an array's elements).</summary>
+public sealed record SeparatedList(Pattern Item, Pattern Separator, int Min, int? Max) : Pattern;
+
 /// <summary><paramref name="Body"/> <paramref name="Min"/> to <paramref name="Max"/> times; no upper bound when Max is null.</summary>
 public sealed record Repeat(Pattern Body, int Min, int? Max) : Pattern;

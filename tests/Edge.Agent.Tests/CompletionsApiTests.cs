@@ -65,6 +65,26 @@ public sealed class CompletionsApiTests
         Assert.AreEqual(expected.PromptIds.Count, json.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 
+    /// <summary>guided_regex (vLLM's name): the whole answer matches the regex, sampled hot, whole and streamed.</summary>
+    [TestMethod]
+    public async Task GuidedRegexAnswersMatchTheRegex()
+    {
+        const string regex = @"V-[0-9]{2,3} (open|close)";
+        var whole = new System.Text.RegularExpressions.Regex("^(?:" + regex + ")$");
+        for (int seed = 0; seed < 4; seed++)
+        {
+            string body = System.Text.Json.JsonSerializer.Serialize(new System.Text.Json.Nodes.JsonObject
+            {
+                ["prompt"] = "Valve 12 is leaking. Order:", ["max_tokens"] = 16, ["temperature"] = 1.5, ["seed"] = seed, ["guided_regex"] = regex,
+            });
+            using var response = await PostAsync(body);
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            string text = json.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+            Assert.IsTrue(whole.IsMatch(text), text);
+        }
+    }
+
     /// <summary>guided_choice (vLLM's name): the answer is one of the choices, sampled hot, whole and streamed.</summary>
     [TestMethod]
     public async Task GuidedChoiceAnswersWithOneOfTheChoices()

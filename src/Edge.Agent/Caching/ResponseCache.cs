@@ -51,7 +51,8 @@ internal sealed class ResponseCache : IDisposable
         text.Append(CultureInfo.InvariantCulture, $"{s.RepetitionPenalty:R}|{s.PresencePenalty:R}|{s.FrequencyPenalty:R}|{s.Seed}|{s.StopAtEos}|{s.ContextOverflow}|{s.ResponseFormat}|");
         // Lists of strings length-prefixed, so that no two lists write the same key (["a|b"] against ["a", "b"]).
         static string Strings(IReadOnlyList<string> list) => string.Concat(list.Select(x => $"{x.Length}:{x}"));
-        text.Append(Strings(s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds)).Append('|').Append(Strings(s.Choices));
+        text.Append(Strings(s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds)).Append('|').Append(Strings(s.Choices)).Append('|')
+            .Append(s.Grammar is { } g ? $"{g.Kind}:{Strings([g.Source])}" : "");
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 

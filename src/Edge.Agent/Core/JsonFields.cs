@@ -5,12 +5,12 @@ namespace Edge.Agent.Core;
 /// <summary>Typed reads of optional request fields; a wrong type is refused naming the field.</summary>
 internal static class JsonFields
 {
-    public static string? OptionalString(JsonElement root, string name)
+    public static string? OptionalString(JsonElement root, string name, string? display = null)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
             return null;
         if (value.ValueKind != JsonValueKind.String)
-            throw RefusalException.Invalid($"'{name}' must be a string, not {Describe(value.ValueKind)}.", name);
+            throw RefusalException.Invalid($"'{display ?? name}' must be a string, not {Describe(value.ValueKind)}.", display ?? name);
         return value.GetString();
     }
 

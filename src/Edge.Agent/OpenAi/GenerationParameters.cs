@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Edge.Runtime.Constraints;
 using Edge.Runtime.Inference;
 using Edge.Agent.Core;
 using static Edge.Agent.Core.JsonFields;
@@ -20,7 +21,7 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         "top_k", "min_p", "repetition_penalty", "ignore_eos",
         "response_format",
         // vLLM's guided decoding:
-        "guided_choice",
+        "guided_choice", "guided_regex", "guided_json",
     };
 
     public static GenerationParameters Read(JsonElement root, string? maxTokensAlias = null)
@@ -49,8 +50,9 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             StopStrings = ReadStrings(root, "stop", allowOne: true),
             // Generate to max_tokens past the end-of-sequence token: for benchmarks and fixed-length tests.
             StopAtEos = !(OptionalBool(root, "ignore_eos") ?? false),
-            ResponseFormat = ReadResponseFormat(root),
+            ResponseFormat = ReadResponseFormat(root, out var schema),
             Choices = ReadStrings(root, "guided_choice", allowOne: false),
+            Grammar = schema ?? ReadGuided(root),
         };
         var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
             .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
@@ -58,30 +60,70 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
     }
 
     /// <summary>
-    /// response_format: "text" (the default, which some clients always send) or "json_object"
-    /// (enforced by constrained decoding). "json_schema" is refused by name until schemas are
-    /// enforced: accepting it and not enforcing the schema would be a silent lie.
+    /// response_format: "text" (the default, which some clients always send), "json_object" (any
+    /// JSON object) or "json_schema" (a document valid against json_schema.schema), all enforced by
+    /// constrained decoding. A schema is enforced whether or not 'strict' is set: a schema feature
+    /// that cannot be enforced is refused by name when the engine compiles it, never ignored.
     /// </summary>
-    private static ResponseFormat ReadResponseFormat(JsonElement root)
+    private static ResponseFormat ReadResponseFormat(JsonElement root, out OutputGrammar? schema)
     {
+        schema = null;
         if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null)
             return ResponseFormat.Text;
         if (format.ValueKind != JsonValueKind.Object)
             throw RefusalException.Invalid($"'response_format' must be an object, not {Describe(format.ValueKind)}.", "response_format");
         string? type = format.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        if (type == "json_schema")
-            throw RefusalException.Invalid("response_format type 'json_schema' is not supported yet: this server enforces 'json_object' (any JSON object) but cannot enforce a schema.", "response_format");
         foreach (var property in format.EnumerateObject())
         {
-            if (property.Name != "type")
-                throw RefusalException.Invalid($"'response_format.{property.Name}' is not supported by this server; only 'type' is.", "response_format");
+            if (property.Name != "type" && !(type == "json_schema" && property.Name == "json_schema"))
+                throw RefusalException.Invalid($"'response_format.{property.Name}' is not supported by this server{(type == "json_schema" ? "; 'type' and 'json_schema' are" : "; only 'type' is")}.", "response_format");
         }
-        return type switch
+        switch (type)
         {
-            "text" => ResponseFormat.Text,
-            "json_object" => ResponseFormat.JsonObject,
-            null => throw RefusalException.Invalid("'response_format.type' is required: 'text' or 'json_object'.", "response_format"),
-            _ => throw RefusalException.Invalid($"response_format type '{type}' is not supported; use 'text' or 'json_object'.", "response_format"),
+            case "text":
+                return ResponseFormat.Text;
+            case "json_object":
+                return ResponseFormat.JsonObject;
+            case "json_schema":
+                schema = ReadJsonSchema(format);
+                return ResponseFormat.Text;
+            case null:
+                throw RefusalException.Invalid("'response_format.type' is required: 'text', 'json_object' or 'json_schema'.", "response_format");
+            default:
+                throw RefusalException.Invalid($"response_format type '{type}' is not supported; use 'text', 'json_object' or 'json_schema'.", "response_format");
+        }
+    }
+
+    /// <summary>OpenAI's json_schema object: name, description, schema, strict.</summary>
+    private static OutputGrammar ReadJsonSchema(JsonElement format)
+    {
+        if (!format.TryGetProperty("json_schema", out var body) || body.ValueKind != JsonValueKind.Object)
+            throw RefusalException.Invalid("'response_format.json_schema' is required with type 'json_schema', as an object holding 'schema'.", "response_format");
+        foreach (var property in body.EnumerateObject())
+        {
+            if (property.Name is not ("name" or "description" or "schema" or "strict"))
+                throw RefusalException.Invalid($"'response_format.json_schema.{property.Name}' is not supported; name, description, schema and strict are.", "response_format");
+        }
+        OptionalString(body, "name", "response_format.json_schema.name");
+        OptionalString(body, "description", "response_format.json_schema.description");
+        OptionalBool(body, "strict", "response_format.json_schema.strict");
+        if (!body.TryGetProperty("schema", out var schema) || schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True))
+            throw RefusalException.Invalid("'response_format.json_schema.schema' must be a JSON schema object.", "response_format");
+        return new OutputGrammar(GrammarKind.JsonSchema, schema.GetRawText());
+    }
+
+    /// <summary>vLLM's guided_regex (a regex the whole output matches) and guided_json (a schema, as an object or its text).</summary>
+    private static OutputGrammar? ReadGuided(JsonElement root)
+    {
+        if (OptionalString(root, "guided_regex") is { } regex)
+            return new OutputGrammar(GrammarKind.Regex, regex);
+        if (!root.TryGetProperty("guided_json", out var json) || json.ValueKind == JsonValueKind.Null)
+            return null;
+        return json.ValueKind switch
+        {
+            JsonValueKind.Object => new OutputGrammar(GrammarKind.JsonSchema, json.GetRawText()),
+            JsonValueKind.String => new OutputGrammar(GrammarKind.JsonSchema, json.GetString()!),
+            _ => throw RefusalException.Invalid($"'guided_json' must be a JSON schema object or its text, not {Describe(json.ValueKind)}.", "guided_json"),
         };
     }
 

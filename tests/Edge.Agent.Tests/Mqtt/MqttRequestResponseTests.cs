@@ -43,6 +43,15 @@ public sealed class MqttRequestResponseTests
         Assert.AreEqual("stop", answer.GetProperty("finish_reason").GetString());
         using var content = System.Text.Json.JsonDocument.Parse(answer.GetProperty("message").GetProperty("content").GetString()!);
         Assert.AreEqual(System.Text.Json.JsonValueKind.Object, content.RootElement.ValueKind);
+
+        // And a JSON schema: the answer validates against it (Ajv).
+        const string schema = """{"type":"object","properties":{"line":{"type":"integer","minimum":1,"maximum":9},"state":{"enum":["running","stopped"]}},"required":["line","state"],"additionalProperties":false}""";
+        await setup.RequestAsync("""{"id":"chat-schema","messages":[{"role":"user","content":"Line status?"}],"max_tokens":40,"temperature":1.2,"seed":5,"response_format":{"type":"json_schema","json_schema":{"name":"line","strict":true,"schema":"""
+            + schema + "}}}");
+        var schemaAnswer = (await setup.AnswerAsync("chat-schema")).Json.GetProperty("choices")[0];
+        Assert.AreEqual("stop", schemaAnswer.GetProperty("finish_reason").GetString());
+        var verdict = Edge.TestSupport.SchemaValidator.Validate(schema, [schemaAnswer.GetProperty("message").GetProperty("content").GetString()!])[0];
+        Assert.IsTrue(verdict.Valid, $"{verdict.Document}: {verdict.Errors}");
     }
 
     [TestMethod]

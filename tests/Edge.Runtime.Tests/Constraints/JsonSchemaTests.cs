@@ -213,16 +213,8 @@ public sealed class JsonSchemaTests
         StringAssert.Contains(e.Message, "hostname");
     }
 
-    private static List<(bool Valid, string Errors)> Validate(string schema, IReadOnlyList<string> documents) => Validate([(schema, [.. documents])])[0];
+    private static List<(bool Valid, string Errors, string Document)> Validate(string schema, IReadOnlyList<string> documents) => SchemaValidator.Validate(schema, documents);
 
-    private static List<List<(bool Valid, string Errors)>> Validate(List<(string Schema, List<string> Documents)> cases)
-    {
-        var input = new JsonArray([.. cases.Select(c => new JsonObject
-        {
-            ["schema"] = JsonNode.Parse(c.Schema),
-            ["documents"] = new JsonArray([.. c.Documents.Select(d => (JsonNode)JsonValue.Create(d))]),
-        })]);
-        using var output = JsonDocument.Parse(NodeReference.Run("validate-schema.mjs", input.ToJsonString()));
-        return [.. output.RootElement.EnumerateArray().Select(c => c.EnumerateArray().Select(r => (r.GetProperty("valid").GetBoolean(), r.GetProperty("errors").GetString()!)).ToList())];
-    }
+    private static List<List<(bool Valid, string Errors, string Document)>> Validate(List<(string Schema, List<string> Documents)> cases) =>
+        SchemaValidator.Validate([.. cases.Select(c => (c.Schema, (IReadOnlyList<string>)c.Documents))]);
 }

@@ -65,6 +65,7 @@ internal static class BenchCommand
         Console.WriteLine(string.Create(c, $"| prefill | {r.PrefillTokensPerSecond:F1} tokens/s |"));
         Console.WriteLine(string.Create(c, $"| decode, batch 1 | {r.DecodeTokensPerSecond:F1} tokens/s |"));
         Console.WriteLine(string.Create(c, $"| decode, batch 1, json_object | {r.JsonObjectDecodeTokensPerSecond:F1} tokens/s (time per token {r.JsonObjectOverheadRatio:F2}x plain; mask table built in {r.JsonMaskTableMs:F0} ms) |"));
+        Console.WriteLine(string.Create(c, $"| decode, batch 1, json_schema | {r.JsonSchemaDecodeTokensPerSecond:F1} tokens/s (time per token {r.JsonSchemaOverheadRatio:F2}x plain; schema compiled in {r.JsonSchemaCompileMs:F1} ms, the first time {r.JsonSchemaFirstCompileMs:F1} ms) |"));
         foreach (var k in r.Concurrency)
             Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | decode {k.AggregateDecodeTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1); {k.EndToEndTokensPerSecond:F1} tokens/s with prefills |"));
         Console.WriteLine(string.Create(c, $"| engine decode step | {r.EngineStepMs:F3} ms |"));

@@ -40,6 +40,16 @@ public sealed record BenchmarkReport
     public required double JsonObjectDecodeTokensPerSecond { get; init; }
     public double JsonObjectOverheadRatio => DecodeTokensPerSecond / JsonObjectDecodeTokensPerSecond;
 
+    /// <summary>Batch-1 decode with response_format json_schema (<see cref="EngineBenchmark.TypicalSchema"/>), and the ratio of plain to it.</summary>
+    public required double JsonSchemaDecodeTokensPerSecond { get; init; }
+    public double JsonSchemaOverheadRatio => DecodeTokensPerSecond / JsonSchemaDecodeTokensPerSecond;
+
+    /// <summary>Compiling the typical schema to its automaton (the masks then come state by state as decoding reaches them).</summary>
+    public required double JsonSchemaCompileMs { get; init; }
+
+    /// <summary>The same, the first time in the process (with the JIT's work where there is a JIT; a NativeAOT daemon has none).</summary>
+    public required double JsonSchemaFirstCompileMs { get; init; }
+
     /// <summary>Building the vocabulary's byte table for constrained decoding, once per model.</summary>
     public required double JsonMaskTableMs { get; init; }
     public required IReadOnlyList<ConcurrencyResult> Concurrency { get; init; }
@@ -72,6 +82,16 @@ public sealed partial class BenchmarkJsonContext : JsonSerializerContext;
 /// </summary>
 public static class EngineBenchmark
 {
+    /// <summary>A schema of the kind equipment sends: an enum, a patterned string, a bounded number, an optional bounded list.</summary>
+    public const string TypicalSchema = """
+        {"type":"object","properties":{
+          "valve":{"type":"string","pattern":"^V-[0-9]{1,3}$"},
+          "action":{"type":"string","enum":["open","close","hold"]},
+          "pressure_bar":{"type":"number","minimum":0,"maximum":16},
+          "reasons":{"type":"array","items":{"type":"string","maxLength":40},"maxItems":3}},
+         "required":["valve","action","pressure_bar","reasons"],"additionalProperties":false}
+        """;
+
     public static BenchmarkReport Run(InferenceEngine engine, BenchmarkSettings settings, Action<string>? progress = null)
     {
         int[] prompt = BenchmarkPrompt.Of(engine, settings.PromptTokens);
@@ -90,6 +110,16 @@ public static class EngineBenchmark
         _ = engine.JsonMasks;
         double maskTableMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var (_, json) = BatchOne(engine, prompt, greedy with { ResponseFormat = ResponseFormat.JsonObject }, settings.Runs);
+
+        progress?.Invoke("batch 1, response_format json_schema");
+        var schema = new Constraints.OutputGrammar(Constraints.GrammarKind.JsonSchema, TypicalSchema);
+        started = Stopwatch.GetTimestamp();
+        _ = Constraints.GrammarCache.Compile(schema);
+        double firstCompileMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        started = Stopwatch.GetTimestamp();
+        _ = Constraints.GrammarCache.Compile(schema);
+        double compileMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var (_, schemaDecode) = BatchOne(engine, prompt, greedy with { Grammar = schema }, settings.Runs);
 
         var concurrency = new List<ConcurrencyResult>();
         if (engine.Session.SharesBuffers)
@@ -129,6 +159,9 @@ public static class EngineBenchmark
             DecodeTokensPerSecond = batch1,
             JsonObjectDecodeTokensPerSecond = json,
             JsonMaskTableMs = maskTableMs,
+            JsonSchemaDecodeTokensPerSecond = schemaDecode,
+            JsonSchemaCompileMs = compileMs,
+            JsonSchemaFirstCompileMs = firstCompileMs,
             Concurrency = concurrency,
             EngineStepMs = engineStep,
             BareRunMs = bareRun,

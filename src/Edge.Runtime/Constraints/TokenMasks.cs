@@ -15,10 +15,9 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
 {
     private readonly VocabularyBytes _vocabulary;
     private readonly int _maxCachedStates;
-    // Per state: the allowed tokens, and those few whose shortest ending afterwards is more than
-    // RiskMargin bytes longer than the state's own, longest ending first.
+    // Per state: the allowed tokens, and those after which the shortest ending is longer than the
+    // state's own (few: tokens that open a string, a key or a container), longest ending first.
     private readonly ConcurrentDictionary<TState, (ulong[] Mask, (int Id, int Ending)[] Risky)> _masks = new();
-    private const int RiskMargin = 2;
 
     /// <param name="cacheBytes">Memory the cached masks may take (a mask is a bit per token).</param>
     public TokenMasks(VocabularyBytes vocabulary, IByteAutomaton<TState> automaton, long cacheBytes)
@@ -39,9 +38,9 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
     /// </summary>
     public ulong[] Allowed(TState state, int budget = int.MaxValue)
     {
-        // The last token or two: check them all (a token the cache does not count as risky may
-        // still need up to RiskMargin more bytes than the state's own ending).
-        if (budget < Automaton.DistanceToEnd(state) + RiskMargin)
+        // Below the state's own distance no token is safe by the cache's measure: check them all
+        // (the constraint asks for the shortest ending's tokens there instead, so this is rare).
+        if (budget < Automaton.DistanceToEnd(state))
             return Fitting(state, budget);
         var (mask, risky) = MaskAndRisks(state);
         if (risky.Length == 0 || risky[0].Ending <= budget)
@@ -144,12 +143,12 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
     {
         var mask = new ulong[Words];
         var risky = new List<(int Id, int Ending)>();
-        int margin = Automaton.DistanceToEnd(state) + RiskMargin;
+        int own = Automaton.DistanceToEnd(state);
         Walk(state, (id, next) =>
         {
             mask[id >> 6] |= 1UL << (id & 63);
             int ending = Automaton.DistanceToEnd(next);
-            if (ending > margin)
+            if (ending > own)
                 risky.Add((id, ending));
         });
         risky.Sort((a, b) => b.Ending.CompareTo(a.Ending));

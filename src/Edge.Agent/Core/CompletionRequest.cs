@@ -27,6 +27,15 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     /// </summary>
     public IReadOnlySet<string> SamplingGiven { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// No length was given and none is wanted (Ollama's default num_predict -1): generate until the
+    /// end token, the context's end, or the server's Limits:MaxTokens, whichever comes first.
+    /// </summary>
+    public bool FillContext { get; init; }
+
+    /// <summary>Whether a reasoning model's thinking goes back to the caller (reasoning_content); false leaves it out of the answer entirely.</summary>
+    public bool IncludeReasoning { get; init; } = true;
+
     public static CompletionRequest Text(string prompt, GenerationSettings settings, bool stream = false, bool includeUsage = false) =>
         new(CompletionKind.Text, prompt, null, settings, stream, includeUsage);
 

@@ -40,6 +40,8 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         if (model.Scheduler?.Fault is { } fault)
             throw new RefusalException(RefusalKind.Unavailable, $"The engine has stopped and cannot take requests: {fault}");
         var settings = request.Settings.WithDefaults(engine.Package.GenerationDefaults, request.SamplingGiven);
+        if (request.FillContext)
+            settings = settings with { MaxTokens = limits.MaxTokens > 0 ? limits.MaxTokens : engine.ContextLength, ContextOverflow = ContextOverflow.TruncateCompletion };
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
             throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
         int[] prompt = Encode(engine, request, addSpecialTokens: true, addGenerationPrompt: true, cancellation);
@@ -49,7 +51,7 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         // A chat whose rendered prompt leaves a <think> block open (R1 and its distills) answers with its reasoning first.
         bool thinks = request.Kind == CompletionKind.Chat
             && ReasoningSplitter.PromptOpensThinking(engine.Tokenizer.Decode(prompt[Math.Max(0, prompt.Length - 8)..], skipSpecialTokens: false));
-        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates, thinks);
+        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates, thinks, request.IncludeReasoning);
     }
 
     /// <summary>
@@ -216,9 +218,12 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
 /// A started completion: the model it runs on (held until disposed), whether the cache answered
 /// ("hit", "miss", or "bypass" when the request is not deterministic) and its updates.
 /// </summary>
-internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string cacheStatus, IAsyncEnumerable<GenerationChunk> updates, bool startsThinking = false) : IDisposable
+internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string cacheStatus, IAsyncEnumerable<GenerationChunk> updates, bool startsThinking = false, bool includeReasoning = true) : IDisposable
 {
     public string Model { get; } = model;
+
+    /// <summary>Whether the caller wants the thinking back; when not, it is split off and dropped.</summary>
+    public bool IncludeReasoning { get; } = includeReasoning;
 
     /// <summary>Whether the output starts inside a think block, its reasoning to be told apart from its answer.</summary>
     public bool StartsThinking { get; } = startsThinking;
@@ -253,7 +258,7 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
         }
         if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
             throw new OperationCanceledException("The generation was cancelled.");
-        return new CompletionResult(text.ToString(), reason, usage, splitter is null ? null : reasoning.ToString());
+        return new CompletionResult(text.ToString(), reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString());
     }
 
     private static (string, string) Concat((string Reasoning, string Content) a, (string Reasoning, string Content) b) => (a.Reasoning + b.Reasoning, a.Content + b.Content);

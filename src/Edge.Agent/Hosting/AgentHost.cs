@@ -151,6 +151,7 @@ internal static class AgentHost
         HealthEndpoints.Map(app);
         CompletionEndpoints.Map(app);
         ModelEndpoints.Map(app);
+        OllamaEndpoints.Map(app);
         AdminEndpoints.Map(app);
         return app;
     }

@@ -3,12 +3,19 @@ using Edge.Agent.OpenAi;
 
 namespace Edge.Agent.Http;
 
-/// <summary>HTTP errors in OpenAI's shape: {"error": {"message", "type", "param", "code"}}, and the status of each refusal.</summary>
+/// <summary>
+/// HTTP errors in OpenAI's shape, {"error": {"message", "type", "param", "code"}}, or in Ollama's,
+/// {"error": "message"}, on the routes of Ollama's API (<see cref="OllamaShapeMetadata"/>, read from
+/// the endpoint routing chose, so authorization and limits answer in the route's shape too); and the
+/// status of each refusal.
+/// </summary>
 internal static class HttpErrors
 {
     public static Task WriteAsync(HttpContext context, int status, string message, string? param = null, string? code = null)
     {
         context.Response.StatusCode = status;
+        if (context.GetEndpoint()?.Metadata.GetMetadata<OllamaShapeMetadata>() is not null)
+            return context.Response.WriteAsJsonAsync(new Ollama.OllamaError(message), Ollama.OllamaJsonContext.Readable.OllamaError);
         return context.Response.WriteAsJsonAsync(OpenAiAnswers.Error(message, param, code, serverFault: status >= 500), AgentJsonContext.Readable.ErrorResponse);
     }
 
@@ -44,3 +51,6 @@ internal static class HttpErrors
         return message is null ? Task.CompletedTask : WriteAsync(http, http.Response.StatusCode, message);
     });
 }
+
+/// <summary>Marks an endpoint of Ollama's API: its errors take Ollama's shape.</summary>
+internal sealed record OllamaShapeMetadata;

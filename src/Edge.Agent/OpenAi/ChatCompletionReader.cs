@@ -8,7 +8,7 @@ namespace Edge.Agent.OpenAi;
 /// <summary>Reads a /v1/chat/completions request (OpenAI's shape) into the core's request, its messages normalised for the chat template.</summary>
 internal static class ChatCompletionReader
 {
-    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs"];
+    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs", "include_reasoning"];
     private static readonly HashSet<string> MessageFields = ["role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"];
 
     public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
@@ -23,7 +23,13 @@ internal static class ChatCompletionReader
             throw RefusalException.Invalid("'logprobs' is not supported yet.", "logprobs");
         var messages = NormaliseMessages(root);
         var parameters = GenerationParameters.Read(root, maxTokensAlias: "max_completion_tokens");
-        return CompletionRequest.Chat(messages, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven };
+        return CompletionRequest.Chat(messages, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with
+        {
+            Model = parameters.Model,
+            SamplingGiven = parameters.SamplingGiven,
+            // OpenRouter's and vLLM's name: false leaves a reasoning model's thinking out of the answer.
+            IncludeReasoning = OptionalBool(root, "include_reasoning") ?? true,
+        };
     }
 
     /// <summary>The request's 'messages', checked and normalised for the chat template.</summary>

@@ -8,12 +8,13 @@ namespace Edge.Agent.OpenAi;
 /// The OpenAI response bodies of one answer, shared by every transport that speaks OpenAI's
 /// shapes: the whole answer, the stream's events, and the error body.
 /// </summary>
-internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter)
+internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter, bool IncludeReasoning)
 {
     /// <param name="splitter">Chat answers: tells the thinking (reasoning_content) from the answer (content) as the stream goes.</param>
-    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null) =>
+    /// <param name="includeReasoning">False drops the thinking from the stream (include_reasoning: false).</param>
+    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null, bool includeReasoning = true) =>
         new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
-            kind == CompletionKind.Chat ? splitter : null);
+            kind == CompletionKind.Chat ? splitter : null, includeReasoning);
 
     /// <summary>The whole answer as JSON.</summary>
     public byte[] Whole(CompletionResult result)
@@ -40,7 +41,7 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         {
             var (reasoning, content) = Splitter is null ? ("", chunk.Text)
                 : finish is null ? Splitter.Feed(chunk.Text) : Joined(Splitter.Feed(chunk.Text), Splitter.Flush());
-            if (reasoning.Length > 0)
+            if (reasoning.Length > 0 && IncludeReasoning)
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), null, null)]);
             if (content.Length > 0)
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), null, null)]);

@@ -119,6 +119,25 @@ public sealed class ChatCompletionsApiTests
             Assert.IsTrue(valid, $"{document}: {errors}");
     }
 
+    /// <summary>logprobs and top_logprobs through the OpenAI library, whole and streamed: one entry per output token, spelling the answer.</summary>
+    [TestMethod]
+    public async Task TheOpenAiLibraryGetsLogprobsWholeAndStreamed()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 10, Temperature = 1.2f, Seed = 3, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        ChatMessage[] conversation = [new UserChatMessage("Report the oven temperature.")];
+        ChatCompletion whole = await Client().CompleteChatAsync(conversation, options);
+        var tokens = whole.ContentTokenLogProbabilities;
+        Assert.AreEqual(whole.Usage.OutputTokenCount, tokens.Count);
+        Assert.AreEqual(whole.Content[0].Text, string.Concat(tokens.Select(t => Encoding.UTF8.GetString(t.Utf8Bytes!.Value.Span))));
+        Assert.IsTrue(tokens.All(t => t.LogProbability <= 0 && t.TopLogProbabilities.Count == 3));
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in Client().CompleteChatStreamingAsync(conversation, options))
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        CollectionAssert.AreEqual(tokens.Select(t => t.Token).ToList(), streamed.Select(t => t.Token).ToList());
+        for (int i = 0; i < tokens.Count; i++)
+            Assert.AreEqual(tokens[i].LogProbability, streamed[i].LogProbability, 1e-5);
+    }
+
     [TestMethod]
     public async Task TheOpenAiLibraryStreams()
     {
@@ -197,6 +216,9 @@ public sealed class ChatCompletionsApiTests
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{}}},"guided_choice":["a"]}""", "Only one output constraint")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"guided_regex":"(a)\\1"}""", "backreference")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"guided_json":[1]}""", "'guided_json' must be")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"top_logprobs":2}""", "needs 'logprobs': true")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}""", "top_logprobs must be from 0 to 20")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":"yes"}""", "'logprobs' must be a boolean")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"JSON_OBJECT"}}""", "'JSON_OBJECT' is not supported")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":"json_object"}""", "must be an object")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{}}""", "'response_format.type' is required")]

@@ -65,6 +65,35 @@ public sealed class CompletionsApiTests
         Assert.AreEqual(expected.PromptIds.Count, json.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 
+    /// <summary>The legacy logprobs shape, whole and streamed: tokens spell the text, offsets count characters; and echo puts the prompt first.</summary>
+    [TestMethod]
+    public async Task LegacyLogprobsAndEcho()
+    {
+        using var response = await PostAsync("""{"prompt":"The machine status is","max_tokens":6,"ignore_eos":true,"logprobs":2}""");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var choice = json.RootElement.GetProperty("choices")[0];
+        var logprobs = choice.GetProperty("logprobs");
+        var tokens = logprobs.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()).ToList();
+        Assert.AreEqual(6, tokens.Count);
+        Assert.AreEqual(choice.GetProperty("text").GetString(), string.Concat(tokens));
+        Assert.AreEqual(6, logprobs.GetProperty("token_logprobs").GetArrayLength());
+        Assert.IsTrue(logprobs.GetProperty("top_logprobs").EnumerateArray().All(t => t.EnumerateObject().Count() is >= 1 and <= 2));
+        var offsets = logprobs.GetProperty("text_offset").EnumerateArray().Select(o => o.GetInt32()).ToList();
+        Assert.AreEqual(0, offsets[0]);
+        for (int k = 1; k < offsets.Count; k++)
+            Assert.AreEqual(offsets[k - 1] + tokens[k - 1]!.Length, offsets[k]);
+
+        using var stream = await PostAsync("""{"prompt":"The machine status is","max_tokens":6,"ignore_eos":true,"logprobs":2,"stream":true}""");
+        var streamedTokens = (await stream.Content.ReadAsStringAsync()).Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("choices")).Where(c => c.GetArrayLength() > 0 && c[0].GetProperty("logprobs").ValueKind == JsonValueKind.Object)
+            .SelectMany(c => c[0].GetProperty("logprobs").GetProperty("tokens").EnumerateArray().Select(t => t.GetString())).ToList();
+        CollectionAssert.AreEqual(tokens, streamedTokens);
+
+        using var echo = await PostAsync("""{"prompt":"The machine status is","max_tokens":4,"echo":true}""");
+        using var echoed = JsonDocument.Parse(await echo.Content.ReadAsStringAsync());
+        StringAssert.StartsWith(echoed.RootElement.GetProperty("choices")[0].GetProperty("text").GetString(), "The machine status is");
+    }
+
     /// <summary>guided_regex (vLLM's name): the whole answer matches the regex, sampled hot, whole and streamed.</summary>
     [TestMethod]
     public async Task GuidedRegexAnswersMatchTheRegex()
@@ -133,10 +162,11 @@ public sealed class CompletionsApiTests
     [DataRow("""{"prompt":"x","stop":[1]}""", "stop", "only strings")]
     [DataRow("""{"prompt":"x","stop":{}}""", "stop", "string or an array")]
     [DataRow("""{"prompt":"x","guided_choice":"open"}""", "guided_choice", "an array of strings")]
+    [DataRow("""{"prompt":"x","echo":true,"logprobs":1}""", "echo", "prompt's log probabilities")]
+    [DataRow("""{"prompt":"x","logprobs":true}""", "logprobs", "must be an integer")]
     [DataRow("""{"prompt":"x","guided_choice":["open",3]}""", "guided_choice", "only strings")]
     [DataRow("""{"prompt":"x","guided_choice":["open",""]}""", "guided_choice", "1 to 256")]
     [DataRow("""{"prompt":"x","guided_choice":["a"],"response_format":{"type":"json_object"}}""", "guided_choice", "cannot be combined")]
-    [DataRow("""{"prompt":"x","logprobs":2}""", "logprobs", "not supported")]
     public async Task RefusesBadRequestsWithAnOpenAiErrorNamingTheProblem(string body, string? param, string messagePart)
     {
         using var response = await PostAsync(body);

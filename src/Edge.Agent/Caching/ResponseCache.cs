@@ -41,7 +41,8 @@ internal sealed class ResponseCache : IDisposable
     }
 
     /// <summary>Only requests whose answer is fixed by their inputs are cached.</summary>
-    public static bool IsDeterministic(GenerationSettings settings) => settings.IsGreedy || settings.Seed is not null;
+    /// <summary>Answers worth keeping: the same every time, and without log probabilities (the cache keeps text only).</summary>
+    public static bool IsDeterministic(GenerationSettings settings) => (settings.IsGreedy || settings.Seed is not null) && settings.TopLogprobs is null;
 
     /// <summary>The cache key: route, prompt ids and every setting that shapes the answer.</summary>
     public string Key(string route, IReadOnlyList<int> prompt, GenerationSettings s)

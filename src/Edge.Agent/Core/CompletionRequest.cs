@@ -33,6 +33,9 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     /// </summary>
     public bool FillContext { get; init; }
 
+    /// <summary>Completions' echo: the answer's text begins with the prompt.</summary>
+    public bool Echo { get; init; }
+
     /// <summary>Whether a reasoning model's thinking goes back to the caller (reasoning_content); false leaves it out of the answer entirely.</summary>
     public bool IncludeReasoning { get; init; } = true;
 
@@ -55,4 +58,8 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
 }
 
 /// <summary>A whole answer: its text (the answer, without the thinking), how it ended, and its reasoning when it was split off.</summary>
-internal sealed record CompletionResult(string Text, FinishReason FinishReason, GenerationUsage Usage, string? Reasoning = null);
+internal sealed record CompletionResult(string Text, FinishReason FinishReason, GenerationUsage Usage, string? Reasoning = null)
+{
+    /// <summary>Every output token's log probability, when the request asked for them.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+}

@@ -225,6 +225,9 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
     /// <summary>Whether the caller wants the thinking back; when not, it is split off and dropped.</summary>
     public bool IncludeReasoning { get; } = includeReasoning;
 
+    /// <summary>The tokenizer of the model the run holds, to spell out token ids (log probabilities).</summary>
+    public Edge.Runtime.Tokenization.ModelTokenizer Tokenizer => lease.Model.Engine.Tokenizer;
+
     /// <summary>Whether the output starts inside a think block, its reasoning to be told apart from its answer.</summary>
     public bool StartsThinking { get; } = startsThinking;
 
@@ -241,10 +244,13 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
     {
         var text = new StringBuilder();
         var reasoning = new StringBuilder();
+        List<TokenLogprob>? logprobs = null;
         GenerationChunk? last = null;
         await foreach (var chunk in Updates.WithCancellation(cancellation))
         {
             last = chunk;
+            if (chunk.Logprobs is { } some)
+                (logprobs ??= []).AddRange(some);
             if (onDelta is not null && chunk.Text.Length > 0)
                 await onDelta(chunk.Text);
             if (splitter is null)
@@ -258,7 +264,7 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
         }
         if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
             throw new OperationCanceledException("The generation was cancelled.");
-        return new CompletionResult(text.ToString(), reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString());
+        return new CompletionResult(text.ToString(), reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString()) { Logprobs = logprobs };
     }
 
     private static (string, string) Concat((string Reasoning, string Content) a, (string Reasoning, string Content) b) => (a.Reasoning + b.Reasoning, a.Content + b.Content);

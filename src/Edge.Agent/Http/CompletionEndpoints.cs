@@ -28,7 +28,8 @@ internal static class CompletionEndpoints
         var request = OpenAiRequests.Read(body, kind);
         using var run = service.Start(request, context.RequestAborted);
         context.Response.Headers[CacheHeader] = run.CacheStatus;
-        var answers = OpenAiAnswers.For(kind, run.Model, splitter: run.Splitter(), includeReasoning: run.IncludeReasoning);
+        var answers = OpenAiAnswers.For(kind, run.Model, splitter: run.Splitter(), includeReasoning: run.IncludeReasoning, tokenizer: run.Tokenizer,
+            echo: request.Echo ? request.Prompt : null);
         if (!request.Stream)
         {
             var result = await run.CollectAsync(splitter: kind == CompletionKind.Chat ? run.Splitter() : null, cancellation: context.RequestAborted);

@@ -248,7 +248,28 @@ internal sealed partial class MqttAgent : BackgroundService
             PublishOutcome(new MqttOtaStatus("refused", null, _slot.Current.Version, "Updates are not available."));
             return;
         }
-        if (!_otaGate.Wait(0))
+        Ota.UpdateCommand parsed;
+        try
+        {
+            parsed = Ota.UpdateCommand.Read(command);
+        }
+        catch (RefusalException e)
+        {
+            _updater.RecordRefusal(who, e.Message);
+            return;
+        }
+        // The previous command publishes its outcome just before it lets go of the gate: a sender that
+        // answers that outcome at once must not be told another command is running, so wait a moment.
+        bool entered;
+        try
+        {
+            entered = await _otaGate.WaitAsync(TimeSpan.FromSeconds(1), _stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // stopping
+        }
+        if (!entered)
         {
             _updater.RecordRefusal(who, "Another update command is running.");
             return;
@@ -256,7 +277,6 @@ internal sealed partial class MqttAgent : BackgroundService
         string? bundle = null;
         try
         {
-            var parsed = Ota.UpdateCommand.Read(command);
             bundle = await _updater.DownloadAsync(parsed.Url, who, _stopping);
             await _updater.InstallAsync(bundle, parsed.Force, who);
         }

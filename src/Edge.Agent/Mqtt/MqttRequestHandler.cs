@@ -36,7 +36,7 @@ internal sealed class MqttRequestHandler(CompletionService service, MqttTopics t
             ? text => publishDelta(new MqttOutgoing(MqttTopics.Stream(topic),
                 JsonSerializer.SerializeToUtf8Bytes(new MqttStreamDelta(item.RequestId, sequence++, text), MqttJsonContext.Readable.MqttStreamDelta), item.CorrelationData))
             : null, request.Kind == CompletionKind.Chat ? run.Splitter() : null, cancellation);
-        return new MqttOutgoing(topic, OpenAiAnswers.For(request.Kind, run.Model, item.RequestId).Whole(result), item.CorrelationData);
+        return new MqttOutgoing(topic, OpenAiAnswers.For(request.Kind, run.Model, item.RequestId, tokenizer: run.Tokenizer, echo: request.Echo ? request.Prompt : null).Whole(result), item.CorrelationData);
     }
 
     /// <summary>An error answer for a request that had a usable id.</summary>

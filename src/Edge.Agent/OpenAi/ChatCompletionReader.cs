@@ -8,7 +8,7 @@ namespace Edge.Agent.OpenAi;
 /// <summary>Reads a /v1/chat/completions request (OpenAI's shape) into the core's request, its messages normalised for the chat template.</summary>
 internal static class ChatCompletionReader
 {
-    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs", "include_reasoning"];
+    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs", "top_logprobs", "include_reasoning"];
     private static readonly HashSet<string> MessageFields = ["role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"];
 
     public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
@@ -19,11 +19,14 @@ internal static class ChatCompletionReader
             throw RefusalException.Invalid("'tools' is not supported yet: replies are not parsed into tool calls. Earlier tool calls and results in 'messages' are fine.", "tools");
         if (OptionalString(root, "tool_choice") is { } choice && choice != "none")
             throw RefusalException.Invalid("'tool_choice' other than \"none\" is not supported yet.", "tool_choice");
-        if (OptionalBool(root, "logprobs") == true)
-            throw RefusalException.Invalid("'logprobs' is not supported yet.", "logprobs");
+        bool logprobs = OptionalBool(root, "logprobs") ?? false;
+        int? top = OptionalInt(root, "top_logprobs");
+        if (top is not null && !logprobs)
+            throw RefusalException.Invalid("'top_logprobs' needs 'logprobs': true.", "top_logprobs");
         var messages = NormaliseMessages(root);
         var parameters = GenerationParameters.Read(root, maxTokensAlias: "max_completion_tokens");
-        return CompletionRequest.Chat(messages, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with
+        var settings = logprobs ? parameters.Settings with { TopLogprobs = top ?? 0 } : parameters.Settings;
+        return CompletionRequest.Chat(messages, settings, parameters.Stream, parameters.IncludeUsage) with
         {
             Model = parameters.Model,
             SamplingGiven = parameters.SamplingGiven,

@@ -7,7 +7,7 @@ namespace Edge.Agent.OpenAi;
 /// <summary>Reads a /v1/completions request (OpenAI's shape) into the core's request.</summary>
 internal static class CompletionReader
 {
-    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "prompt", "echo"];
+    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "prompt", "echo", "logprobs"];
 
     /// <summary>Reads the request, refusing every wrong form with a message naming the parameter; unknown parameters are refused, not ignored.</summary>
     public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
@@ -15,10 +15,14 @@ internal static class CompletionReader
         RequireObject(root);
         RefuseUnknown(root, Known, envelopeField);
         string prompt = ReadPrompt(root);
-        if (OptionalBool(root, "echo") == true)
-            throw RefusalException.Invalid("'echo': true is not supported; send false or leave it out.", "echo");
+        bool echo = OptionalBool(root, "echo") ?? false;
+        // The legacy logprobs: how many alternatives per token (0 still gives each token's own).
+        int? logprobs = OptionalInt(root, "logprobs");
+        if (echo && logprobs is not null)
+            throw RefusalException.Invalid("'echo' with 'logprobs' would need the prompt's log probabilities, which this server does not compute; send one of them.", "echo");
         var parameters = GenerationParameters.Read(root);
-        return CompletionRequest.Text(prompt, parameters.Settings, parameters.Stream, parameters.IncludeUsage) with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven };
+        return CompletionRequest.Text(prompt, parameters.Settings with { TopLogprobs = logprobs }, parameters.Stream, parameters.IncludeUsage)
+            with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven, Echo = echo };
     }
 
     private static string ReadPrompt(JsonElement root)

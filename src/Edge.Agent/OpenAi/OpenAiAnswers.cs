@@ -8,13 +8,25 @@ namespace Edge.Agent.OpenAi;
 /// The OpenAI response bodies of one answer, shared by every transport that speaks OpenAI's
 /// shapes: the whole answer, the stream's events, and the error body.
 /// </summary>
-internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter, bool IncludeReasoning)
+internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter, bool IncludeReasoning,
+    Edge.Runtime.Tokenization.ModelTokenizer? Tokenizer, string? Echo)
 {
+    /// <summary>Characters of completion text sent so far in a stream, for the legacy logprobs' text_offset.</summary>
+    private int _sent;
+
     /// <param name="splitter">Chat answers: tells the thinking (reasoning_content) from the answer (content) as the stream goes.</param>
     /// <param name="includeReasoning">False drops the thinking from the stream (include_reasoning: false).</param>
-    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null, bool includeReasoning = true) =>
+    /// <param name="tokenizer">Spells out token ids, for answers with log probabilities.</param>
+    /// <param name="echo">Completions' echo: the prompt, which the answer's text begins with.</param>
+    public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null, bool includeReasoning = true,
+        Edge.Runtime.Tokenization.ModelTokenizer? tokenizer = null, string? echo = null) =>
         new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
-            kind == CompletionKind.Chat ? splitter : null, includeReasoning);
+            kind == CompletionKind.Chat ? splitter : null, includeReasoning, tokenizer, kind == CompletionKind.Text ? echo : null);
+
+    private ChatLogprobs? ChatLogprobsOf(IReadOnlyList<TokenLogprob>? tokens) => tokens is null || Tokenizer is null ? null : LogprobShapes.Chat(tokens, Tokenizer);
+
+    private CompletionLogprobs? CompletionLogprobsOf(IReadOnlyList<TokenLogprob>? tokens, int offset) =>
+        tokens is null || Tokenizer is null ? null : LogprobShapes.Completion(tokens, Tokenizer, offset);
 
     /// <summary>The whole answer as JSON.</summary>
     public byte[] Whole(CompletionResult result)
@@ -23,15 +35,15 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         var usage = ToUsage(result.Usage);
         return Kind == CompletionKind.Chat
             ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionResponse(Id, "chat.completion", Created, Model,
-                [new ChatChoice(0, new ChatMessage("assistant", result.Text, string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning), null, finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
+                [new ChatChoice(0, new ChatMessage("assistant", result.Text, string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning), ChatLogprobsOf(result.Logprobs), finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
             : JsonSerializer.SerializeToUtf8Bytes(new CompletionResponse(Id, "text_completion", Created, Model,
-                [new CompletionChoice(0, result.Text, null, finish)], usage), AgentJsonContext.Readable.CompletionResponse);
+                [new CompletionChoice(0, Echo + result.Text, CompletionLogprobsOf(result.Logprobs, 0), finish)], usage), AgentJsonContext.Readable.CompletionResponse);
     }
 
-    /// <summary>The event a stream opens with, if its kind has one (chat's role delta).</summary>
+    /// <summary>The event a stream opens with, if its kind has one (chat's role delta; the echoed prompt of a completion).</summary>
     public string? Opening() => Kind == CompletionKind.Chat
         ? Chat([new ChatChunkChoice(0, new ChatDelta("assistant", ""), null, null)])
-        : null;
+        : string.IsNullOrEmpty(Echo) ? null : Text([new CompletionChoice(0, Echo, null, null)], null);
 
     /// <summary>The stream events one update makes: its text, its finish reason, and the usage when asked for.</summary>
     public IEnumerable<string> Events(GenerationChunk chunk, bool includeUsage)
@@ -41,16 +53,22 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         {
             var (reasoning, content) = Splitter is null ? ("", chunk.Text)
                 : finish is null ? Splitter.Feed(chunk.Text) : Joined(Splitter.Feed(chunk.Text), Splitter.Flush());
+            // The tokens' log probabilities ride on the first event their text makes, or on an empty delta where it makes none (held back).
+            var logprobs = ChatLogprobsOf(chunk.Logprobs is { Count: > 0 } some ? some : null);
             if (reasoning.Length > 0 && IncludeReasoning)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), null, null)]);
-            if (content.Length > 0)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), null, null)]);
+            {
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), logprobs, null)]);
+                logprobs = null;
+            }
+            if (content.Length > 0 || logprobs is not null)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), logprobs, null)]);
             if (finish is not null)
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, finish)]);
         }
-        else if (chunk.Text.Length > 0 || finish is not null)
+        else if (chunk.Text.Length > 0 || finish is not null || chunk.Logprobs is { Count: > 0 })
         {
-            yield return Text([new CompletionChoice(0, chunk.Text, null, finish)], null);
+            yield return Text([new CompletionChoice(0, chunk.Text, CompletionLogprobsOf(chunk.Logprobs, _sent), finish)], null);
+            _sent += chunk.Text.Length;
         }
         if (chunk.Usage is { } usage && includeUsage)
             yield return Kind == CompletionKind.Chat ? Chat([], ToUsage(usage)) : Text([], ToUsage(usage));

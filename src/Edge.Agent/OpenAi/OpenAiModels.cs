@@ -15,7 +15,10 @@ internal sealed record CompletionResponse(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OpenAiUsage? Usage);
 
 /// <summary>One choice; in a stream, finish_reason stays null until the last chunk.</summary>
-internal sealed record CompletionChoice(int Index, string Text, object? Logprobs, string? FinishReason);
+internal sealed record CompletionChoice(int Index, string Text, CompletionLogprobs? Logprobs, string? FinishReason);
+
+/// <summary>The legacy completions logprobs: parallel lists per token, and each position's alternatives as token-to-logprob maps.</summary>
+internal sealed record CompletionLogprobs(IReadOnlyList<string> Tokens, IReadOnlyList<float> TokenLogprobs, IReadOnlyList<Dictionary<string, float>> TopLogprobs, IReadOnlyList<int> TextOffset);
 
 internal sealed record ChatCompletionResponse(
     string Id,
@@ -25,7 +28,14 @@ internal sealed record ChatCompletionResponse(
     IReadOnlyList<ChatChoice> Choices,
     OpenAiUsage Usage);
 
-internal sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string FinishReason);
+internal sealed record ChatChoice(int Index, ChatMessage Message, ChatLogprobs? Logprobs, string FinishReason);
+
+/// <summary>Chat logprobs: one entry per output token.</summary>
+internal sealed record ChatLogprobs(IReadOnlyList<ChatTokenLogprob> Content);
+
+internal sealed record ChatTokenLogprob(string Token, float Logprob, IReadOnlyList<int> Bytes, IReadOnlyList<ChatTopLogprob> TopLogprobs);
+
+internal sealed record ChatTopLogprob(string Token, float Logprob, IReadOnlyList<int> Bytes);
 
 /// <summary>An assistant message; reasoning_content (DeepSeek's API) holds a reasoning model's thinking.</summary>
 internal sealed record ChatMessage(string Role, string Content,
@@ -40,7 +50,7 @@ internal sealed record ChatCompletionChunk(
     IReadOnlyList<ChatChunkChoice> Choices,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OpenAiUsage? Usage);
 
-internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason);
+internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, ChatLogprobs? Logprobs, string? FinishReason);
 
 internal sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,

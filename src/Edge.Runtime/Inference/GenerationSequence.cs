@@ -20,6 +20,7 @@ internal sealed class GenerationSequence
     private readonly int _samplable;
     private readonly Constraints.ITokenConstraint? _constraint;
     private const int InitialCapacity = 1024;
+    private readonly LogprobRecorder? _logprobs;
 
     public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
         List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null, Constraints.ITokenConstraint? constraint = null)
@@ -41,7 +42,11 @@ internal sealed class GenerationSequence
         _sampler = new TokenSampler(new SamplingParameters(settings.Temperature, settings.TopK, settings.TopP, settings.MinP, settings.Seed), _samplable);
         _detokenizer = new IncrementalDetokenizer(tokenizer);
         _stops = new StopStringMatcher(settings.StopStrings);
+        _logprobs = settings.TopLogprobs is { } top ? new LogprobRecorder(top, settings.IsGreedy ? 1f : settings.Temperature) : null;
     }
+
+    /// <summary>The log probabilities recorded since the last call (null when not asked for): they go out with the text they complete.</summary>
+    public IReadOnlyList<TokenLogprob>? TakeLogprobs() => _logprobs?.Take();
 
     public int[] Prompt { get; }
     public int MaxTokens { get; }
@@ -65,6 +70,7 @@ internal sealed class GenerationSequence
         if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
             throw new InvalidOperationException("No token of the vocabulary continues the output in its required format.");
         _penalties?.Apply(logits);
+        _logprobs?.Observe(logits);
         int next = _sampler.Next(logits);
         _constraint?.Accept(next);
         if (_constraint is { IsComplete: true } && _eosIds.Contains(next))
@@ -78,6 +84,7 @@ internal sealed class GenerationSequence
             return "";
         }
         Completion.Add(next);
+        _logprobs?.Record(next); // the end and stop tokens are not output, so they get none
         _penalties?.Accept(next);
         if (_metrics is not null)
         {
@@ -112,6 +119,6 @@ internal sealed class GenerationSequence
             if (!_stops.Stopped)
                 tail += _stops.Flush();
         }
-        return new GenerationChunk(tail, reason, new GenerationUsage(Prompt.Length, Completion.Count));
+        return new GenerationChunk(tail, reason, new GenerationUsage(Prompt.Length, Completion.Count)) { Logprobs = TakeLogprobs() };
     }
 }

@@ -52,6 +52,15 @@ public sealed record GenerationSettings
     /// <summary>When set, the output matches this JSON schema or regex, enforced token by token.</summary>
     public Constraints.OutputGrammar? Grammar { get; init; }
 
+    /// <summary>
+    /// When set, each token comes with its log probability and this many most likely alternatives
+    /// (0-20): log-softmax of the logits the sampler got (output constraint and penalties applied,
+    /// divided by the temperature when sampling), before top-k, top-p and min-p cut them.
+    /// </summary>
+    public int? TopLogprobs { get; init; }
+
+    public const int MaxTopLogprobs = 20;
+
     public const int MaxChoices = 64;
     public const int MaxChoiceBytes = 256;
 
@@ -79,6 +88,7 @@ public sealed record GenerationSettings
         Require(FrequencyPenalty is >= -2f and <= 2f, "frequency_penalty", $"frequency_penalty must be in [-2, 2] (got {FrequencyPenalty}).");
         Require(StopStrings.Count <= MaxStopStrings, "stop", $"stop may hold at most {MaxStopStrings} strings (got {StopStrings.Count}).");
         Require(StopStrings.All(s => !string.IsNullOrEmpty(s)), "stop", "stop strings must not be empty.");
+        Require(TopLogprobs is null or (>= 0 and <= MaxTopLogprobs), "top_logprobs", $"top_logprobs must be from 0 to {MaxTopLogprobs} (got {TopLogprobs}).");
         Require(Choices.Count <= MaxChoices, "guided_choice", $"guided_choice may hold at most {MaxChoices} strings (got {Choices.Count}).");
         Require(Choices.All(c => !string.IsNullOrEmpty(c) && System.Text.Encoding.UTF8.GetByteCount(c) <= MaxChoiceBytes), "guided_choice",
             $"each guided_choice string must hold 1 to {MaxChoiceBytes} UTF-8 bytes.");
@@ -124,7 +134,16 @@ public enum FinishReason
 }
 
 /// <summary>A piece of a streamed generation. The last one carries the finish reason and usage.</summary>
-public sealed record GenerationChunk(string Text, FinishReason? FinishReason = null, GenerationUsage? Usage = null);
+public sealed record GenerationChunk(string Text, FinishReason? FinishReason = null, GenerationUsage? Usage = null)
+{
+    /// <summary>The tokens this chunk completes, with their log probabilities, when the request asked for them.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+}
+
+/// <summary>A generated token's log probability and the most likely tokens at its position (<see cref="GenerationSettings.TopLogprobs"/>).</summary>
+public sealed record TokenLogprob(int TokenId, float Logprob, IReadOnlyList<TopLogprob> Top);
+
+public readonly record struct TopLogprob(int TokenId, float Logprob);
 
 public sealed record GenerationUsage(int PromptTokens, int CompletionTokens)
 {

@@ -149,7 +149,7 @@ public sealed class InferenceEngine : IDisposable
             }
             string text = sequence.Advance(state.LastLogits);
             if (text.Length > 0)
-                yield return new GenerationChunk(text);
+                yield return new GenerationChunk(text) { Logprobs = sequence.TakeLogprobs() };
             if (sequence.FinishReason is not null)
                 break;
             _session.Step(state, [sequence.NextToken]);

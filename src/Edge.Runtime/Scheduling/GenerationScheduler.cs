@@ -383,7 +383,7 @@ public sealed class GenerationScheduler : IDisposable
         {
             string text = request.Sequence.Advance(_executor.Logits(slot));
             if (text.Length > 0)
-                request.Output.Writer.TryWrite(new GenerationChunk(text));
+                request.Output.Writer.TryWrite(new GenerationChunk(text) { Logprobs = request.Sequence.TakeLogprobs() });
             // The next step writes at prompt + completion - 1: a sequence must end before its row does.
             if (request.Sequence.FinishReason is null && request.Sequence.Prompt.Length + request.Sequence.Completion.Count > _capacity)
                 throw new InvalidOperationException($"The sequence reached the {_capacity} positions of its slot without finishing.");

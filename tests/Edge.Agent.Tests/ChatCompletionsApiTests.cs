@@ -204,7 +204,7 @@ public sealed class ChatCompletionsApiTests
     [DataRow("""{"messages":[{"role":"user","content":"x","mood":"happy"}]}""", "mood' is not supported")]
     [DataRow("""{"messages":[{"role":"user","content":"x","tool_calls":[]}]}""", "only allowed on assistant")]
     [DataRow("""{"messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f"}}]}]}""", "arguments' is required")]
-    [DataRow("""{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "'tools' is not supported yet")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "function' is required")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}""", "max_tokens must be at least 1")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"temperature":-2}""", "temperature")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"frobnicate":1}""", "'frobnicate' is not supported")]

@@ -33,6 +33,9 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     /// </summary>
     public bool FillContext { get; init; }
 
+    /// <summary>The functions a chat offers and how they may be called; null when it offers none.</summary>
+    public Tools.ToolSettings? Tools { get; init; }
+
     /// <summary>Completions' echo: the answer's text begins with the prompt.</summary>
     public bool Echo { get; init; }
 
@@ -62,4 +65,7 @@ internal sealed record CompletionResult(string Text, FinishReason FinishReason, 
 {
     /// <summary>Every output token's log probability, when the request asked for them.</summary>
     public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+
+    /// <summary>The tool calls read from the answer (then <see cref="Text"/> is the content around them).</summary>
+    public IReadOnlyList<Tools.ToolCall> ToolCalls { get; init; } = [];
 }

@@ -44,6 +44,12 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
             settings = settings with { MaxTokens = limits.MaxTokens > 0 ? limits.MaxTokens : engine.ContextLength, ContextOverflow = ContextOverflow.TruncateCompletion };
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
             throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
+        if (request.Tools is { Active: true } tools && Core.Tools.ToolAnswer.Grammar(tools) is { } toolGrammar)
+        {
+            if (settings.Grammar is not null || settings.Choices.Count > 0 || settings.ResponseFormat != ResponseFormat.Text)
+                throw RefusalException.Invalid("tool_choice required or a named function constrains the answer to tool calls; it cannot be combined with response_format or guided decoding.", "tool_choice");
+            settings = settings with { Grammar = toolGrammar };
+        }
         int[] prompt = Encode(engine, request, addSpecialTokens: true, addGenerationPrompt: true, cancellation);
         if (limits.MaxPromptTokens > 0 && prompt.Length > limits.MaxPromptTokens)
             throw RefusalException.Invalid($"The prompt has {prompt.Length} tokens; this server's limit is {limits.MaxPromptTokens}.", request.PromptField);
@@ -51,7 +57,11 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
         // A chat whose rendered prompt leaves a <think> block open (R1 and its distills) answers with its reasoning first.
         bool thinks = request.Kind == CompletionKind.Chat
             && ReasoningSplitter.PromptOpensThinking(engine.Tokenizer.Decode(prompt[Math.Max(0, prompt.Length - 8)..], skipSpecialTokens: false));
-        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates, thinks, request.IncludeReasoning);
+        var toolFormat = request.Tools is { Active: true } ? Core.Tools.ToolCallFormat.For(engine.Tokenizer.Config.ChatTemplate) : null;
+        return new CompletionRun(lease, engine.Package.Manifest.Name, cacheStatus, updates, thinks, request.IncludeReasoning)
+        {
+            Tools = toolFormat is null ? null : (request.Tools!, toolFormat),
+        };
     }
 
     /// <summary>
@@ -76,7 +86,28 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
                 $"The {request.PromptField} is {request.PromptBytes} bytes; this server's limit is {limits.MaxPromptBytes} (Limits:MaxPromptBytes).", request.PromptField);
         return Translated(() => request.Kind == CompletionKind.Text
             ? engine.Tokenizer.Encode(request.Prompt!, addSpecialTokens, cancellation)
+            : request.Tools is { Active: true } tools ? EncodeWithTools(engine, request.Messages!.Value, tools, addGenerationPrompt, cancellation)
             : engine.EncodeChat(request.Messages!.Value, addGenerationPrompt: addGenerationPrompt, cancellation: cancellation));
+    }
+
+    /// <summary>
+    /// A chat with tools: a template that renders 'tools' itself gets them; any other (DeepSeek-V3's
+    /// and R1's do not) gets the model family's tool instructions in the system message, as
+    /// DeepSeek's own API adds them.
+    /// </summary>
+    private static int[] EncodeWithTools(InferenceEngine engine, System.Text.Json.JsonElement messages, Core.Tools.ToolSettings tools, bool addGenerationPrompt, CancellationToken cancellation)
+    {
+        string? source = engine.Tokenizer.Config.ChatTemplate;
+        if (source is not null && System.Text.RegularExpressions.Regex.IsMatch(source, @"(?<![A-Za-z_])tools(?![A-Za-z_])"))
+            return engine.EncodeChat(messages, tools.Tools, addGenerationPrompt, cancellation);
+        string instructions = Core.Tools.ToolCallFormat.For(source).Instructions(tools.Functions);
+        var list = System.Text.Json.Nodes.JsonNode.Parse(messages.GetRawText())!.AsArray();
+        if (list.Count > 0 && list[0] is System.Text.Json.Nodes.JsonObject first && (string?)first["role"] == "system")
+            first["content"] = $"{(string?)first["content"]}\n\n{instructions}";
+        else
+            list.Insert(0, (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["role"] = "system", ["content"] = instructions });
+        using var document = System.Text.Json.JsonDocument.Parse(list.ToJsonString());
+        return engine.EncodeChat(document.RootElement, addGenerationPrompt: addGenerationPrompt, cancellation: cancellation);
     }
 
     /// <summary>The engine's refusals in the core's one refusal type.</summary>
@@ -225,6 +256,12 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
     /// <summary>Whether the caller wants the thinking back; when not, it is split off and dropped.</summary>
     public bool IncludeReasoning { get; } = includeReasoning;
 
+    /// <summary>The tools the answer is read for, and the syntax its model writes them in; null when there are none.</summary>
+    public (Core.Tools.ToolSettings Settings, Core.Tools.ToolCallFormat Format)? Tools { get; init; }
+
+    /// <summary>A reader of this run's answer for tool calls; null without tools.</summary>
+    public Core.Tools.ToolAnswer? ToolReader() => Tools is { } t ? new Core.Tools.ToolAnswer(t.Settings, t.Format) : null;
+
     /// <summary>The tokenizer of the model the run holds, to spell out token ids (log probabilities).</summary>
     public Edge.Runtime.Tokenization.ModelTokenizer Tokenizer => lease.Model.Engine.Tokenizer;
 
@@ -264,7 +301,8 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
         }
         if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
             throw new OperationCanceledException("The generation was cancelled.");
-        return new CompletionResult(text.ToString(), reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString()) { Logprobs = logprobs };
+        var (content, calls) = ToolReader() is { } tools ? tools.Read(text.ToString()) : (text.ToString(), []);
+        return new CompletionResult(content, reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString()) { Logprobs = logprobs, ToolCalls = calls };
     }
 
     private static (string, string) Concat((string Reasoning, string Content) a, (string Reasoning, string Content) b) => (a.Reasoning + b.Reasoning, a.Content + b.Content);

@@ -29,7 +29,7 @@ internal static class CompletionEndpoints
         using var run = service.Start(request, context.RequestAborted);
         context.Response.Headers[CacheHeader] = run.CacheStatus;
         var answers = OpenAiAnswers.For(kind, run.Model, splitter: run.Splitter(), includeReasoning: run.IncludeReasoning, tokenizer: run.Tokenizer,
-            echo: request.Echo ? request.Prompt : null);
+            echo: request.Echo ? request.Prompt : null, tools: run.ToolReader());
         if (!request.Stream)
         {
             var result = await run.CollectAsync(splitter: kind == CompletionKind.Chat ? run.Splitter() : null, cancellation: context.RequestAborted);

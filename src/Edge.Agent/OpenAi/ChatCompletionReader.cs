@@ -8,17 +8,14 @@ namespace Edge.Agent.OpenAi;
 /// <summary>Reads a /v1/chat/completions request (OpenAI's shape) into the core's request, its messages normalised for the chat template.</summary>
 internal static class ChatCompletionReader
 {
-    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "logprobs", "top_logprobs", "include_reasoning"];
+    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", "include_reasoning"];
     private static readonly HashSet<string> MessageFields = ["role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"];
 
     public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
     {
         RequireObject(root);
         RefuseUnknown(root, Known, envelopeField);
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
-            throw RefusalException.Invalid("'tools' is not supported yet: replies are not parsed into tool calls. Earlier tool calls and results in 'messages' are fine.", "tools");
-        if (OptionalString(root, "tool_choice") is { } choice && choice != "none")
-            throw RefusalException.Invalid("'tool_choice' other than \"none\" is not supported yet.", "tool_choice");
+        var tools = ToolReader.Read(root);
         bool logprobs = OptionalBool(root, "logprobs") ?? false;
         int? top = OptionalInt(root, "top_logprobs");
         if (top is not null && !logprobs)
@@ -32,6 +29,7 @@ internal static class ChatCompletionReader
             SamplingGiven = parameters.SamplingGiven,
             // OpenRouter's and vLLM's name: false leaves a reasoning model's thinking out of the answer.
             IncludeReasoning = OptionalBool(root, "include_reasoning") ?? true,
+            Tools = tools,
         };
     }
 

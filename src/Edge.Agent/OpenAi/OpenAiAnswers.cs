@@ -9,7 +9,7 @@ namespace Edge.Agent.OpenAi;
 /// shapes: the whole answer, the stream's events, and the error body.
 /// </summary>
 internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Created, string Model, ReasoningSplitter? Splitter, bool IncludeReasoning,
-    Edge.Runtime.Tokenization.ModelTokenizer? Tokenizer, string? Echo)
+    Edge.Runtime.Tokenization.ModelTokenizer? Tokenizer, string? Echo, Core.Tools.ToolAnswer? Tools)
 {
     /// <summary>Characters of completion text sent so far in a stream, for the legacy logprobs' text_offset.</summary>
     private int _sent;
@@ -18,10 +18,14 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
     /// <param name="includeReasoning">False drops the thinking from the stream (include_reasoning: false).</param>
     /// <param name="tokenizer">Spells out token ids, for answers with log probabilities.</param>
     /// <param name="echo">Completions' echo: the prompt, which the answer's text begins with.</param>
+    /// <param name="tools">Chat answers with tools: reads the calls out of the stream (content before them streams as it comes).</param>
     public static OpenAiAnswers For(CompletionKind kind, string model, string? id = null, ReasoningSplitter? splitter = null, bool includeReasoning = true,
-        Edge.Runtime.Tokenization.ModelTokenizer? tokenizer = null, string? echo = null) =>
+        Edge.Runtime.Tokenization.ModelTokenizer? tokenizer = null, string? echo = null, Core.Tools.ToolAnswer? tools = null) =>
         new(kind, id ?? (kind == CompletionKind.Chat ? $"chatcmpl-{Guid.NewGuid():N}" : $"cmpl-{Guid.NewGuid():N}"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
-            kind == CompletionKind.Chat ? splitter : null, includeReasoning, tokenizer, kind == CompletionKind.Text ? echo : null);
+            kind == CompletionKind.Chat ? splitter : null, includeReasoning, tokenizer, kind == CompletionKind.Text ? echo : null, kind == CompletionKind.Chat ? tools : null);
+
+    private static IReadOnlyList<ToolCallEntry>? Entries(IReadOnlyList<Core.Tools.ToolCall> calls, bool indexed) => calls.Count == 0 ? null
+        : [.. calls.Select((c, i) => new ToolCallEntry(indexed ? i : null, c.Id, "function", new ToolCallFunction(c.Name, c.Arguments)))];
 
     private ChatLogprobs? ChatLogprobsOf(IReadOnlyList<TokenLogprob>? tokens) => tokens is null || Tokenizer is null ? null : LogprobShapes.Chat(tokens, Tokenizer);
 
@@ -31,11 +35,12 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
     /// <summary>The whole answer as JSON.</summary>
     public byte[] Whole(CompletionResult result)
     {
-        string finish = FinishReasonName(result.FinishReason);
+        string finish = result.ToolCalls.Count > 0 ? "tool_calls" : FinishReasonName(result.FinishReason);
         var usage = ToUsage(result.Usage);
         return Kind == CompletionKind.Chat
             ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionResponse(Id, "chat.completion", Created, Model,
-                [new ChatChoice(0, new ChatMessage("assistant", result.Text, string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning), ChatLogprobsOf(result.Logprobs), finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
+                [new ChatChoice(0, new ChatMessage("assistant", result.ToolCalls.Count > 0 && result.Text.Length == 0 ? null : result.Text,
+                    string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning, Entries(result.ToolCalls, indexed: false)), ChatLogprobsOf(result.Logprobs), finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
             : JsonSerializer.SerializeToUtf8Bytes(new CompletionResponse(Id, "text_completion", Created, Model,
                 [new CompletionChoice(0, Echo + result.Text, CompletionLogprobsOf(result.Logprobs, 0), finish)], usage), AgentJsonContext.Readable.CompletionResponse);
     }
@@ -60,10 +65,23 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), logprobs, null)]);
                 logprobs = null;
             }
+            IReadOnlyList<Core.Tools.ToolCall> calls = [];
+            if (Tools is not null)
+            {
+                content = Tools.Feed(content);
+                if (finish is not null)
+                {
+                    var (rest, found) = Tools.Finish();
+                    content += rest;
+                    calls = found;
+                }
+            }
             if (content.Length > 0 || logprobs is not null)
                 yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), logprobs, null)]);
+            if (calls.Count > 0)
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, null, Entries(calls, indexed: true)), null, null)]);
             if (finish is not null)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, finish)]);
+                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, calls.Count > 0 ? "tool_calls" : finish)]);
         }
         else if (chunk.Text.Length > 0 || finish is not null || chunk.Logprobs is { Count: > 0 })
         {

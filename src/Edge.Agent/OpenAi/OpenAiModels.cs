@@ -37,9 +37,17 @@ internal sealed record ChatTokenLogprob(string Token, float Logprob, IReadOnlyLi
 
 internal sealed record ChatTopLogprob(string Token, float Logprob, IReadOnlyList<int> Bytes);
 
-/// <summary>An assistant message; reasoning_content (DeepSeek's API) holds a reasoning model's thinking.</summary>
-internal sealed record ChatMessage(string Role, string Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null);
+/// <summary>An assistant message; reasoning_content (DeepSeek's API) holds a reasoning model's thinking; content is null when the answer is only tool calls.</summary>
+internal sealed record ChatMessage(string Role, string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallEntry>? ToolCalls = null);
+
+/// <summary>A tool call as OpenAI writes it (in a stream delta, with its index among the answer's calls).</summary>
+internal sealed record ToolCallEntry(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Index,
+    string Id, string Type, ToolCallFunction Function);
+
+internal sealed record ToolCallFunction(string Name, string Arguments);
 
 /// <summary>A chat.completion.chunk of a stream.</summary>
 internal sealed record ChatCompletionChunk(
@@ -55,7 +63,8 @@ internal sealed record ChatChunkChoice(int Index, ChatDelta Delta, ChatLogprobs?
 internal sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallEntry>? ToolCalls = null);
 
 internal sealed record OpenAiUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 

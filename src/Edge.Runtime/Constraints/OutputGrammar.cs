@@ -1,7 +1,8 @@
 namespace Edge.Runtime.Constraints;
 
 /// <summary>A grammar the output must match, as the request gave it: a JSON schema's text, or a regex.</summary>
-public sealed record OutputGrammar(GrammarKind Kind, string Source)
+/// <param name="Parameter">The request parameter it came from, which a refusal names; by default response_format or guided_regex.</param>
+public sealed record OutputGrammar(GrammarKind Kind, string Source, string? Parameter = null)
 {
     /// <summary>Longest source accepted, in characters (schemas are also capped in bytes by their compiler).</summary>
     public const int MaxSourceLength = 64 * 1024;

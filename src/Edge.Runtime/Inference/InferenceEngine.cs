@@ -184,7 +184,7 @@ public sealed class InferenceEngine : IDisposable
         }
         catch (Constraints.Grammars.GrammarException e)
         {
-            throw new GenerationRequestException(e.Message, grammar.Kind == Constraints.GrammarKind.Regex ? "guided_regex" : "response_format");
+            throw new GenerationRequestException(e.Message, grammar.Parameter ?? (grammar.Kind == Constraints.GrammarKind.Regex ? "guided_regex" : "response_format"));
         }
     }
 

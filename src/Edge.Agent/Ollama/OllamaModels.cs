@@ -26,7 +26,13 @@ internal sealed record OllamaChatLine(string Model, string CreatedAt, OllamaMess
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EvalDuration = null);
 
 internal sealed record OllamaMessage(string Role, string Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Thinking = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Thinking = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<OllamaToolCall>? ToolCalls = null);
+
+/// <summary>Ollama's tool call: the arguments as a JSON object, not text.</summary>
+internal sealed record OllamaToolCall(OllamaToolFunction Function);
+
+internal sealed record OllamaToolFunction(string Name, System.Text.Json.JsonElement Arguments);
 
 internal sealed record OllamaError(string Error);
 

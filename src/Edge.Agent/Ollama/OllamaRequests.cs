@@ -65,9 +65,11 @@ internal static class OllamaRequests
     {
         RequireObject(root);
         RefuseUnknown(root, ChatFields);
-        RefuseNonEmpty(root, "tools", "'tools' is not supported yet: replies are not parsed into tool calls.");
         var openAi = Common(root);
         openAi["messages"] = Messages(root);
+        // Ollama's tools are OpenAI's: [{"type": "function", "function": {name, description, parameters}}]; the model chooses (auto).
+        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
+            openAi["tools"] = JsonNode.Parse(tools.GetRawText());
         return Finish(root, ChatCompletionReader.Read(Parse(openAi)));
     }
 

@@ -48,9 +48,28 @@ public sealed class OllamaApiTests
         Assert.IsTrue(json.RootElement.GetProperty("eval_count").GetInt32() >= 1);
     }
 
+    /// <summary>Tools in Ollama's shape, and a history with a call (arguments as an object) and its result, are taken.</summary>
+    [TestMethod]
+    public async Task ChatTakesToolsAndAHistoryWithToolCalls()
+    {
+        using var response = await PostAsync("/api/chat", """
+            {"stream":false,"options":{"num_predict":12},
+             "tools":[{"type":"function","function":{"name":"read_sensor","description":"Reads a sensor","parameters":{"type":"object","properties":{"sensor":{"type":"integer"}},"required":["sensor"]}}}],
+             "messages":[{"role":"user","content":"Pressure at sensor 4?"},
+                         {"role":"assistant","content":"","tool_calls":[{"function":{"name":"read_sensor","arguments":{"sensor":4}}}]},
+                         {"role":"tool","content":"6.2 bar","tool_name":"read_sensor"}]}
+            """);
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var message = json.RootElement.GetProperty("message");
+        Assert.AreEqual("assistant", message.GetProperty("role").GetString());
+        if (message.TryGetProperty("tool_calls", out var calls))
+            Assert.IsTrue(calls.EnumerateArray().All(c => c.GetProperty("function").GetProperty("arguments").ValueKind == JsonValueKind.Object));
+    }
+
     [TestMethod]
     [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x","images":["aGk="]}]}""", "text models only")]
-    [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "'tools' is not supported yet")]
+    [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "function' is required")]
     [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x"}],"format":"yaml"}""", "'format' must be")]
     [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x"}],"format":{"type":"string","format":"hostname"}}""", "hostname")]
     [DataRow("/api/chat", """{"messages":[{"role":"user","content":"x"}],"options":{"num_predict":0}}""", "num_predict")]

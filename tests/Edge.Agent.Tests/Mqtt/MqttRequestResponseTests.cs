@@ -52,6 +52,16 @@ public sealed class MqttRequestResponseTests
         Assert.AreEqual("stop", schemaAnswer.GetProperty("finish_reason").GetString());
         var verdict = Edge.TestSupport.SchemaValidator.Validate(schema, [schemaAnswer.GetProperty("message").GetProperty("content").GetString()!])[0];
         Assert.IsTrue(verdict.Valid, $"{verdict.Document}: {verdict.Errors}");
+
+        // And tools: a named function's call comes back as tool_calls, its arguments valid.
+        await setup.RequestAsync("""{"id":"chat-tool","messages":[{"role":"user","content":"Stop line 3."}],"max_tokens":60,"temperature":1.2,"seed":2,"tools":[{"type":"function","function":{"name":"stop_line","parameters":"""
+            + schema + """}}],"tool_choice":{"type":"function","function":{"name":"stop_line"}}}""");
+        var toolAnswer = (await setup.AnswerAsync("chat-tool")).Json.GetProperty("choices")[0];
+        Assert.AreEqual("tool_calls", toolAnswer.GetProperty("finish_reason").GetString());
+        var call = toolAnswer.GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function");
+        Assert.AreEqual("stop_line", call.GetProperty("name").GetString());
+        var arguments = Edge.TestSupport.SchemaValidator.Validate(schema, [call.GetProperty("arguments").GetString()!])[0];
+        Assert.IsTrue(arguments.Valid, $"{arguments.Document}: {arguments.Errors}");
     }
 
     [TestMethod]

@@ -21,7 +21,7 @@ public sealed class BadInputTests
             "{\"prompt\":\"a\",\"top_p\":0}", "{\"prompt\":\"a\",\"top_p\":7}", "{\"prompt\":\"a\",\"top_k\":-5}", "{\"prompt\":\"a\",\"min_p\":2}",
             "{\"prompt\":\"a\",\"presence_penalty\":50}", "{\"prompt\":\"a\",\"frequency_penalty\":\"x\"}", "{\"prompt\":\"a\",\"repetition_penalty\":0}",
             "{\"prompt\":\"a\",\"seed\":\"x\"}", "{\"prompt\":\"a\",\"seed\":1.5}", "{\"prompt\":\"a\",\"stop\":5}", "{\"prompt\":\"a\",\"stop\":[\"\"]}",
-            "{\"prompt\":\"a\",\"stop\":[" + string.Join(',', Enumerable.Repeat("\"s\"", 40)) + "]}", "{\"prompt\":\"a\",\"n\":3}",
+            "{\"prompt\":\"a\",\"stop\":[" + string.Join(',', Enumerable.Repeat("\"s\"", 40)) + "]}", "{\"prompt\":\"a\",\"n\":300}",
             "{\"prompt\":\"a\",\"stream\":\"yes\"}", "{\"prompt\":\"a\",\"echo\":\"yes\"}", "{\"prompt\":\"a\",\"best_of\":2}", "{\"prompt\":\"a\",\"model\":[]}",
         ];
         foreach (string body in completionBodies)

@@ -138,6 +138,44 @@ public sealed class ChatCompletionsApiTests
             Assert.AreEqual(tokens[i].LogProbability, streamed[i].LogProbability, 1e-5);
     }
 
+    /// <summary>n = 3: three choices decoded together, the first the seeded single answer, streamed events per index adding up to the whole.</summary>
+    [TestMethod]
+    public async Task NChoicesComeTogetherWholeAndStreamed()
+    {
+        const string body = """{"messages":[{"role":"user","content":"Report the oven temperature."}],"max_tokens":8,"temperature":1.3,"seed":21""";
+        using var single = await PostAsync(body + "}");
+        using var singleJson = JsonDocument.Parse(await single.Content.ReadAsStringAsync());
+        using var whole = await PostAsync(body + ""","n":3}""");
+        Assert.AreEqual(HttpStatusCode.OK, whole.StatusCode);
+        using var json = JsonDocument.Parse(await whole.Content.ReadAsStringAsync());
+        var choices = json.RootElement.GetProperty("choices").EnumerateArray().ToList();
+        Assert.AreEqual(3, choices.Count);
+        CollectionAssert.AreEqual(new[] { 0, 1, 2 }, choices.Select(c => c.GetProperty("index").GetInt32()).ToArray());
+        var texts = choices.Select(c => c.GetProperty("message").GetProperty("content").GetString()).ToList();
+        Assert.AreEqual(singleJson.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), texts[0]);
+        Assert.IsTrue(json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32() >= 3, "usage counts every choice's tokens");
+
+        using var stream = await PostAsync(body + ""","n":3,"stream":true,"stream_options":{"include_usage":true}}""");
+        var streamed = new StringBuilder[] { new(), new(), new() };
+        int usageEvents = 0;
+        foreach (var line in (await stream.Content.ReadAsStringAsync()).Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
+        {
+            using var chunk = JsonDocument.Parse(line[6..]);
+            foreach (var choice in chunk.RootElement.GetProperty("choices").EnumerateArray())
+            {
+                if (choice.GetProperty("delta").TryGetProperty("content", out var content))
+                    streamed[choice.GetProperty("index").GetInt32()].Append(content.GetString());
+            }
+            if (chunk.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                usageEvents++;
+                Assert.AreEqual(json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32());
+            }
+        }
+        Assert.AreEqual(1, usageEvents);
+        CollectionAssert.AreEqual(texts, streamed.Select(b => b.ToString()).ToList());
+    }
+
     [TestMethod]
     public async Task TheOpenAiLibraryStreams()
     {
@@ -217,6 +255,8 @@ public sealed class ChatCompletionsApiTests
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"guided_regex":"(a)\\1"}""", "backreference")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"guided_json":[1]}""", "'guided_json' must be")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"top_logprobs":2}""", "needs 'logprobs': true")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"n":17}""", "'n' must be from 1 to 16")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"n":0}""", "'n' must be from 1 to 16")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}""", "top_logprobs must be from 0 to 20")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":"yes"}""", "'logprobs' must be a boolean")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"JSON_OBJECT"}}""", "'JSON_OBJECT' is not supported")]

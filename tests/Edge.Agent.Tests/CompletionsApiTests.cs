@@ -146,7 +146,7 @@ public sealed class CompletionsApiTests
     [DataRow("""{"prompt":"x","max_tokens":5000}""", "max_tokens", "context length")]
     [DataRow("""{"prompt":"x","model":7}""", "model", "must be a string")]
     [DataRow("""{"prompt":"x","ignore_eos":"yes"}""", "ignore_eos", "must be a boolean")]
-    [DataRow("""{"prompt":"x","n":2}""", "n", "'n' must be 1")]
+    [DataRow("""{"prompt":"x","n":99}""", "n", "'n' must be from 1 to 16")]
     [DataRow("""{"prompt":"x","stream_options":{"include_usage":true}}""", "stream_options", "only allowed")]
     [DataRow("""{"prompt":"x","stream":true,"stream_options":[]}""", "stream_options", "must be an object")]
     [DataRow("""{"prompt":"x","stream":"yes"}""", "stream", "must be a boolean")]

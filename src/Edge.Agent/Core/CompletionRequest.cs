@@ -36,6 +36,15 @@ internal sealed record CompletionRequest(CompletionKind Kind, string? Prompt, Js
     /// <summary>The functions a chat offers and how they may be called; null when it offers none.</summary>
     public Tools.ToolSettings? Tools { get; init; }
 
+    /// <summary>
+    /// n: choices to generate for the one prompt, run as separate sequences of one batch; each
+    /// after the first gets seed + i when a seed was given, so seeded choices differ and repeat.
+    /// </summary>
+    public int ChoiceCount { get; init; } = 1;
+
+    /// <summary>The request for choice <paramref name="index"/> of n.</summary>
+    public CompletionRequest ForChoice(int index) => index == 0 || Settings.Seed is null ? this : this with { Settings = Settings with { Seed = Settings.Seed + index } };
+
     /// <summary>Completions' echo: the answer's text begins with the prompt.</summary>
     public bool Echo { get; init; }
 

@@ -29,6 +29,8 @@ internal sealed class MqttRequestHandler(CompletionService service, MqttTopics t
             JsonFields.RequireWellFormedStrings(document.RootElement);
             request = OpenAiRequests.Read(document.RootElement.Clone(), kind: null, envelopeField: "id");
         }
+        if (request.ChoiceCount > 1)
+            throw RefusalException.Invalid("'n' above 1 is served over HTTP; an MQTT request gets one choice (send several requests).", "n");
         string topic = AnswerTopic(item);
         using var run = service.Start(request, cancellation);
         long sequence = 0;

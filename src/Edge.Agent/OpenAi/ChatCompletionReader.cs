@@ -30,6 +30,7 @@ internal static class ChatCompletionReader
             // OpenRouter's and vLLM's name: false leaves a reasoning model's thinking out of the answer.
             IncludeReasoning = OptionalBool(root, "include_reasoning") ?? true,
             Tools = tools,
+            ChoiceCount = parameters.ChoiceCount,
         };
     }
 

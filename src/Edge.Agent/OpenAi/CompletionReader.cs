@@ -22,7 +22,7 @@ internal static class CompletionReader
             throw RefusalException.Invalid("'echo' with 'logprobs' would need the prompt's log probabilities, which this server does not compute; send one of them.", "echo");
         var parameters = GenerationParameters.Read(root);
         return CompletionRequest.Text(prompt, parameters.Settings with { TopLogprobs = logprobs }, parameters.Stream, parameters.IncludeUsage)
-            with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven, Echo = echo };
+            with { Model = parameters.Model, SamplingGiven = parameters.SamplingGiven, Echo = echo, ChoiceCount = parameters.ChoiceCount };
     }
 
     private static string ReadPrompt(JsonElement root)

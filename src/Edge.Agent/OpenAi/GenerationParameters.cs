@@ -13,6 +13,12 @@ namespace Edge.Agent.OpenAi;
 /// <param name="SamplingGiven">Which of the model's sampling defaults the request overrides (<see cref="Edge.Runtime.Packaging.GenerationDefaults.Parameters"/>).</param>
 internal sealed record GenerationParameters(string? Model, GenerationSettings Settings, IReadOnlySet<string> SamplingGiven, bool Stream, bool IncludeUsage)
 {
+    /// <summary>Most choices one request may ask for (n).</summary>
+    public const int MaxChoiceCount = 16;
+
+    /// <summary>n: how many choices to generate, decoded side by side in the batch.</summary>
+    public int ChoiceCount { get; init; } = 1;
+
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "model", "max_tokens", "user", "n", "stream", "stream_options", "temperature", "top_p", "seed", "stop",
@@ -29,8 +35,9 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         // Which names the served model answers to is the core's to check (Core/ModelNames).
         string? model = OptionalString(root, "model");
         OptionalString(root, "user");
-        if (OptionalInt(root, "n") is { } n && n != 1)
-            throw RefusalException.Invalid("'n' must be 1: one completion per request.", "n");
+        int n = OptionalInt(root, "n") ?? 1;
+        if (n is < 1 or > MaxChoiceCount)
+            throw RefusalException.Invalid($"'n' must be from 1 to {MaxChoiceCount} (got {n}).", "n");
         bool stream = OptionalBool(root, "stream") ?? false;
         bool includeUsage = ReadStreamOptions(root, stream);
         int? maxTokens = OptionalInt(root, "max_tokens");
@@ -56,7 +63,7 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         };
         var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
             .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
-        return new GenerationParameters(model, settings, given, stream, includeUsage);
+        return new GenerationParameters(model, settings, given, stream, includeUsage) { ChoiceCount = n };
     }
 
     /// <summary>

@@ -14,6 +14,9 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
     /// <summary>Characters of completion text sent so far in a stream, for the legacy logprobs' text_offset.</summary>
     private int _sent;
 
+    /// <summary>Which of the request's n choices these answers are.</summary>
+    public int Index { get; init; }
+
     /// <param name="splitter">Chat answers: tells the thinking (reasoning_content) from the answer (content) as the stream goes.</param>
     /// <param name="includeReasoning">False drops the thinking from the stream (include_reasoning: false).</param>
     /// <param name="tokenizer">Spells out token ids, for answers with log probabilities.</param>
@@ -33,22 +36,30 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
         tokens is null || Tokenizer is null ? null : LogprobShapes.Completion(tokens, Tokenizer, offset);
 
     /// <summary>The whole answer as JSON.</summary>
-    public byte[] Whole(CompletionResult result)
+    public byte[] Whole(CompletionResult result) => Whole([result]);
+
+    /// <summary>The whole answer of n choices as JSON: usage counts the prompt once and every choice's tokens.</summary>
+    public byte[] Whole(IReadOnlyList<CompletionResult> results)
     {
-        string finish = result.ToolCalls.Count > 0 ? "tool_calls" : FinishReasonName(result.FinishReason);
-        var usage = ToUsage(result.Usage);
+        var usage = ToUsage(new GenerationUsage(results[0].Usage.PromptTokens, results.Sum(r => r.Usage.CompletionTokens)));
         return Kind == CompletionKind.Chat
             ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionResponse(Id, "chat.completion", Created, Model,
-                [new ChatChoice(0, new ChatMessage("assistant", result.ToolCalls.Count > 0 && result.Text.Length == 0 ? null : result.Text,
-                    string.IsNullOrEmpty(result.Reasoning) ? null : result.Reasoning, Entries(result.ToolCalls, indexed: false)), ChatLogprobsOf(result.Logprobs), finish)], usage), AgentJsonContext.Readable.ChatCompletionResponse)
+                [.. results.Select((r, i) => new ChatChoice(i, new ChatMessage("assistant", r.ToolCalls.Count > 0 && r.Text.Length == 0 ? null : r.Text,
+                    string.IsNullOrEmpty(r.Reasoning) ? null : r.Reasoning, Entries(r.ToolCalls, indexed: false)), ChatLogprobsOf(r.Logprobs), Finish(r)))], usage),
+                AgentJsonContext.Readable.ChatCompletionResponse)
             : JsonSerializer.SerializeToUtf8Bytes(new CompletionResponse(Id, "text_completion", Created, Model,
-                [new CompletionChoice(0, Echo + result.Text, CompletionLogprobsOf(result.Logprobs, 0), finish)], usage), AgentJsonContext.Readable.CompletionResponse);
+                [.. results.Select((r, i) => new CompletionChoice(i, Echo + r.Text, CompletionLogprobsOf(r.Logprobs, 0), Finish(r)))], usage), AgentJsonContext.Readable.CompletionResponse);
     }
+
+    private static string Finish(CompletionResult result) => result.ToolCalls.Count > 0 ? "tool_calls" : FinishReasonName(result.FinishReason);
+
+    /// <summary>The stream's usage event for all choices together (stream_options.include_usage with n > 1).</summary>
+    public string UsageEvent(GenerationUsage usage) => Kind == CompletionKind.Chat ? Chat([], ToUsage(usage)) : Text([], ToUsage(usage));
 
     /// <summary>The event a stream opens with, if its kind has one (chat's role delta; the echoed prompt of a completion).</summary>
     public string? Opening() => Kind == CompletionKind.Chat
-        ? Chat([new ChatChunkChoice(0, new ChatDelta("assistant", ""), null, null)])
-        : string.IsNullOrEmpty(Echo) ? null : Text([new CompletionChoice(0, Echo, null, null)], null);
+        ? Chat([new ChatChunkChoice(Index, new ChatDelta("assistant", ""), null, null)])
+        : string.IsNullOrEmpty(Echo) ? null : Text([new CompletionChoice(Index, Echo, null, null)], null);
 
     /// <summary>The stream events one update makes: its text, its finish reason, and the usage when asked for.</summary>
     public IEnumerable<string> Events(GenerationChunk chunk, bool includeUsage)
@@ -62,7 +73,7 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
             var logprobs = ChatLogprobsOf(chunk.Logprobs is { Count: > 0 } some ? some : null);
             if (reasoning.Length > 0 && IncludeReasoning)
             {
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, reasoning), logprobs, null)]);
+                yield return Chat([new ChatChunkChoice(Index, new ChatDelta(null, null, reasoning), logprobs, null)]);
                 logprobs = null;
             }
             IReadOnlyList<Core.Tools.ToolCall> calls = [];
@@ -77,15 +88,15 @@ internal sealed record OpenAiAnswers(CompletionKind Kind, string Id, long Create
                 }
             }
             if (content.Length > 0 || logprobs is not null)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, content), logprobs, null)]);
+                yield return Chat([new ChatChunkChoice(Index, new ChatDelta(null, content), logprobs, null)]);
             if (calls.Count > 0)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null, null, Entries(calls, indexed: true)), null, null)]);
+                yield return Chat([new ChatChunkChoice(Index, new ChatDelta(null, null, null, Entries(calls, indexed: true)), null, null)]);
             if (finish is not null)
-                yield return Chat([new ChatChunkChoice(0, new ChatDelta(null, null), null, calls.Count > 0 ? "tool_calls" : finish)]);
+                yield return Chat([new ChatChunkChoice(Index, new ChatDelta(null, null), null, calls.Count > 0 ? "tool_calls" : finish)]);
         }
         else if (chunk.Text.Length > 0 || finish is not null || chunk.Logprobs is { Count: > 0 })
         {
-            yield return Text([new CompletionChoice(0, chunk.Text, CompletionLogprobsOf(chunk.Logprobs, _sent), finish)], null);
+            yield return Text([new CompletionChoice(Index, chunk.Text, CompletionLogprobsOf(chunk.Logprobs, _sent), finish)], null);
             _sent += chunk.Text.Length;
         }
         if (chunk.Usage is { } usage && includeUsage)

@@ -176,6 +176,28 @@ public sealed class ChatCompletionsApiTests
         CollectionAssert.AreEqual(texts, streamed.Select(b => b.ToString()).ToList());
     }
 
+    /// <summary>OpenAI's platform parameters are accepted and change nothing; logit_bias is honoured.</summary>
+    [TestMethod]
+    public async Task PlatformParametersAreIgnoredAndLogitBiasIsHonoured()
+    {
+        const string plain = """{"messages":[{"role":"user","content":"Report the oven temperature."}],"max_tokens":6,"temperature":0""";
+        using var baseline = await PostAsync(plain + "}");
+        using var baselineJson = JsonDocument.Parse(await baseline.Content.ReadAsStringAsync());
+        string expected = baselineJson.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        using var ignored = await PostAsync(plain + ""","store":true,"metadata":{"line":"3"},"service_tier":"auto","prompt_cache_key":"k","safety_identifier":"s","user":"plc-7","modalities":["text"],"reasoning_effort":"low","verbosity":"low","prediction":{"type":"content","content":"x"}}""");
+        Assert.AreEqual(HttpStatusCode.OK, ignored.StatusCode, await ignored.Content.ReadAsStringAsync());
+        using var ignoredJson = JsonDocument.Parse(await ignored.Content.ReadAsStringAsync());
+        Assert.AreEqual(expected, ignoredJson.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+
+        // Banning the greedy answer's first token changes the answer; forcing one token makes the answer that token repeated.
+        using var tokenized = await s_daemon.Client.PostAsync("/v1/tokenize", new StringContent($$"""{"prompt":{{JsonSerializer.Serialize(expected)}},"add_special_tokens":false}""", Encoding.UTF8, "application/json"));
+        using var ids = JsonDocument.Parse(await tokenized.Content.ReadAsStringAsync());
+        int first = ids.RootElement.GetProperty("tokens")[0].GetInt32();
+        using var banned = await PostAsync(plain + ",\"logit_bias\":{\"" + first + "\":-100}}");
+        using var bannedJson = JsonDocument.Parse(await banned.Content.ReadAsStringAsync());
+        Assert.AreNotEqual(expected, bannedJson.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
     [TestMethod]
     public async Task TheOpenAiLibraryStreams()
     {
@@ -256,6 +278,14 @@ public sealed class ChatCompletionsApiTests
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"guided_json":[1]}""", "'guided_json' must be")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"top_logprobs":2}""", "needs 'logprobs': true")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"n":17}""", "'n' must be from 1 to 16")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"logit_bias":{"abc":1}}""", "must be token ids")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"logit_bias":{"5":200}}""", "from -100 to 100")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"logit_bias":{"99999999":1}}""", "outside the vocabulary")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"audio":{"voice":"alloy"}}""", "text models only")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"modalities":["text","audio"]}""", "'modalities' may only be")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"web_search_options":{}}""", "no web search")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"functions":[]}""", "deprecated")]
+    [DataRow("""{"messages":[{"role":"user","content":"x"}],"metadata":"tag"}""", "'metadata' must be an object")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"n":0}""", "'n' must be from 1 to 16")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}""", "top_logprobs must be from 0 to 20")]
     [DataRow("""{"messages":[{"role":"user","content":"x"}],"logprobs":"yes"}""", "'logprobs' must be a boolean")]

@@ -8,7 +8,8 @@ namespace Edge.Agent.OpenAi;
 /// <summary>Reads a /v1/chat/completions request (OpenAI's shape) into the core's request, its messages normalised for the chat template.</summary>
 internal static class ChatCompletionReader
 {
-    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", "include_reasoning"];
+    private static readonly HashSet<string> Known = [.. GenerationParameters.Names, "messages", "max_completion_tokens", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", "include_reasoning",
+        "modalities", "audio", "prediction", "reasoning_effort", "verbosity", "web_search_options", "functions", "function_call"];
     private static readonly HashSet<string> MessageFields = ["role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"];
 
     public static CompletionRequest Read(JsonElement root, string? envelopeField = null)
@@ -16,6 +17,7 @@ internal static class ChatCompletionReader
         RequireObject(root);
         RefuseUnknown(root, Known, envelopeField);
         var tools = ToolReader.Read(root);
+        RefuseInapplicable(root);
         bool logprobs = OptionalBool(root, "logprobs") ?? false;
         int? top = OptionalInt(root, "top_logprobs");
         if (top is not null && !logprobs)
@@ -32,6 +34,33 @@ internal static class ChatCompletionReader
             Tools = tools,
             ChoiceCount = parameters.ChoiceCount,
         };
+    }
+
+    /// <summary>
+    /// OpenAI's chat parameters that name something this server has not: audio, web search and the
+    /// deprecated functions are refused by name; modalities must be text; a prediction (a speed hint
+    /// that never changes the answer), reasoning_effort and verbosity are checked and ignored.
+    /// </summary>
+    private static void RefuseInapplicable(JsonElement root)
+    {
+        foreach (var (name, why) in new[]
+        {
+            ("audio", "this server runs text models only"),
+            ("web_search_options", "the device has no web search (plant networks are offline)"),
+            ("functions", "it is deprecated: send 'tools'"),
+            ("function_call", "it is deprecated: send 'tool_choice'"),
+        })
+        {
+            if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
+                throw RefusalException.Invalid($"'{name}' is not supported: {why}.", name);
+        }
+        if (root.TryGetProperty("modalities", out var modalities) && modalities.ValueKind != JsonValueKind.Null
+            && (modalities.ValueKind != JsonValueKind.Array || modalities.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || m.GetString() != "text")))
+            throw RefusalException.Invalid("'modalities' may only be [\"text\"]: this server runs text models only.", "modalities");
+        OptionalString(root, "reasoning_effort");
+        OptionalString(root, "verbosity");
+        if (root.TryGetProperty("prediction", out var prediction) && prediction.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+            throw RefusalException.Invalid($"'prediction' must be an object, not {Describe(prediction.ValueKind)}.", "prediction");
     }
 
     /// <summary>The request's 'messages', checked and normalised for the chat template.</summary>

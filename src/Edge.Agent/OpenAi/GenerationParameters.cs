@@ -22,7 +22,9 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "model", "max_tokens", "user", "n", "stream", "stream_options", "temperature", "top_p", "seed", "stop",
-        "presence_penalty", "frequency_penalty",
+        "presence_penalty", "frequency_penalty", "logit_bias",
+        // OpenAI's platform features that do not apply on a device: checked for type, then ignored (docs/api.md).
+        "store", "metadata", "service_tier", "prompt_cache_key", "safety_identifier",
         // Common extensions (vLLM, llama.cpp):
         "top_k", "min_p", "repetition_penalty", "ignore_eos",
         "response_format",
@@ -35,6 +37,13 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
         // Which names the served model answers to is the core's to check (Core/ModelNames).
         string? model = OptionalString(root, "model");
         OptionalString(root, "user");
+        // Accepted and ignored: where OpenAI stores, tags, tiers and caches requests, there is nothing to do here.
+        OptionalBool(root, "store");
+        OptionalString(root, "service_tier");
+        OptionalString(root, "prompt_cache_key");
+        OptionalString(root, "safety_identifier");
+        if (root.TryGetProperty("metadata", out var metadata) && metadata.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+            throw RefusalException.Invalid($"'metadata' must be an object, not {Describe(metadata.ValueKind)}.", "metadata");
         int n = OptionalInt(root, "n") ?? 1;
         if (n is < 1 or > MaxChoiceCount)
             throw RefusalException.Invalid($"'n' must be from 1 to {MaxChoiceCount} (got {n}).", "n");
@@ -60,6 +69,7 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             ResponseFormat = ReadResponseFormat(root, out var schema),
             Choices = ReadStrings(root, "guided_choice", allowOne: false),
             Grammar = schema ?? ReadGuided(root),
+            LogitBias = ReadLogitBias(root),
         };
         var given = Edge.Runtime.Packaging.GenerationDefaults.Parameters
             .Where(name => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null).ToHashSet();
@@ -132,6 +142,25 @@ internal sealed record GenerationParameters(string? Model, GenerationSettings Se
             JsonValueKind.String => new OutputGrammar(GrammarKind.JsonSchema, json.GetString()!),
             _ => throw RefusalException.Invalid($"'guided_json' must be a JSON schema object or its text, not {Describe(json.ValueKind)}.", "guided_json"),
         };
+    }
+
+    /// <summary>logit_bias: token ids (as the object's keys, OpenAI's shape) to a bias from -100 to 100.</summary>
+    private static Dictionary<int, float> ReadLogitBias(JsonElement root)
+    {
+        var bias = new Dictionary<int, float>();
+        if (!root.TryGetProperty("logit_bias", out var map) || map.ValueKind == JsonValueKind.Null)
+            return bias;
+        if (map.ValueKind != JsonValueKind.Object)
+            throw RefusalException.Invalid($"'logit_bias' must be an object of token ids to biases, not {Describe(map.ValueKind)}.", "logit_bias");
+        foreach (var entry in map.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int token))
+                throw RefusalException.Invalid($"'logit_bias' keys must be token ids (whole numbers), not '{entry.Name}'.", "logit_bias");
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetSingle(out float value) || !float.IsFinite(value))
+                throw RefusalException.Invalid($"'logit_bias.{entry.Name}' must be a number from -100 to 100.", "logit_bias");
+            bias[token] = value;
+        }
+        return bias;
     }
 
     private static bool ReadStreamOptions(JsonElement root, bool stream)

@@ -70,6 +70,11 @@ internal sealed class GenerationSequence
         if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
             throw new InvalidOperationException("No token of the vocabulary continues the output in its required format.");
         _penalties?.Apply(logits);
+        foreach (var (token, bias) in _settings.LogitBias)
+        {
+            if ((uint)token < (uint)logits.Length)
+                logits[token] += bias;
+        }
         _logprobs?.Observe(logits);
         int next = _sampler.Next(logits);
         _constraint?.Accept(next);

@@ -61,6 +61,14 @@ public sealed record GenerationSettings
 
     public const int MaxTopLogprobs = 20;
 
+    /// <summary>
+    /// OpenAI's logit_bias: added to a token's logit before sampling (after the output constraint,
+    /// which it cannot override, and the penalties); -100 all but bans a token, 100 all but forces it.
+    /// </summary>
+    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = new Dictionary<int, float>();
+
+    public const int MaxLogitBias = 300;
+
     public const int MaxChoices = 64;
     public const int MaxChoiceBytes = 256;
 
@@ -89,6 +97,8 @@ public sealed record GenerationSettings
         Require(StopStrings.Count <= MaxStopStrings, "stop", $"stop may hold at most {MaxStopStrings} strings (got {StopStrings.Count}).");
         Require(StopStrings.All(s => !string.IsNullOrEmpty(s)), "stop", "stop strings must not be empty.");
         Require(TopLogprobs is null or (>= 0 and <= MaxTopLogprobs), "top_logprobs", $"top_logprobs must be from 0 to {MaxTopLogprobs} (got {TopLogprobs}).");
+        Require(LogitBias.Count <= MaxLogitBias, "logit_bias", $"logit_bias may hold at most {MaxLogitBias} tokens (got {LogitBias.Count}).");
+        Require(LogitBias.Values.All(b => b is >= -100f and <= 100f), "logit_bias", "logit_bias values must be from -100 to 100.");
         Require(Choices.Count <= MaxChoices, "guided_choice", $"guided_choice may hold at most {MaxChoices} strings (got {Choices.Count}).");
         Require(Choices.All(c => !string.IsNullOrEmpty(c) && System.Text.Encoding.UTF8.GetByteCount(c) <= MaxChoiceBytes), "guided_choice",
             $"each guided_choice string must hold 1 to {MaxChoiceBytes} UTF-8 bytes.");

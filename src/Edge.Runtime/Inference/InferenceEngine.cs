@@ -205,6 +205,11 @@ public sealed class InferenceEngine : IDisposable
             GrammarMasks(grammar); // compiled now, so that a schema it cannot enforce is refused before the request is queued
         if (promptIds.Count == 0)
             throw new GenerationRequestException("The prompt is empty: it must hold at least one token.", "prompt");
+        foreach (int token in settings.LogitBias.Keys)
+        {
+            if ((uint)token >= (uint)_session.VocabularySize)
+                throw new GenerationRequestException($"logit_bias names token {token}, outside the vocabulary (0..{_session.VocabularySize - 1}).", "logit_bias");
+        }
         foreach (int id in promptIds)
         {
             if ((uint)id >= (uint)_session.VocabularySize)

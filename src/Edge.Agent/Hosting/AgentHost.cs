@@ -152,6 +152,8 @@ internal static class AgentHost
         CompletionEndpoints.Map(app);
         ModelEndpoints.Map(app);
         OllamaEndpoints.Map(app);
+        StatusEndpoint.Map(app);
+        DevicePage.Map(app);
         AdminEndpoints.Map(app);
         return app;
     }

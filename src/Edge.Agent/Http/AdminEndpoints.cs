@@ -20,6 +20,22 @@ internal static class AdminEndpoints
         app.MapPost("/v1/admin/update", (HttpContext context, ModelUpdater updater) => UpdateAsync(context, updater)).WithMetadata(admin);
         app.MapGet("/v1/admin/update", (HttpContext context, ModelUpdater updater) =>
             context.Response.WriteAsJsonAsync(ToResponse(updater.Last), AgentJsonContext.Readable.UpdateResponse)).WithMetadata(admin);
+        app.MapPost("/v1/admin/rollback", (HttpContext context, ModelUpdater updater) => RollBackAsync(context, updater)).WithMetadata(admin);
+    }
+
+    /// <summary>POST /v1/admin/rollback: back to the previous installed version (no body).</summary>
+    private static async Task RollBackAsync(HttpContext context, ModelUpdater updater)
+    {
+        string who = context.Items[AuthorizationMiddleware.CallerItem] as string ?? "unknown";
+        try
+        {
+            var status = await updater.RollBackToPreviousAsync(who);
+            await context.Response.WriteAsJsonAsync(ToResponse(status), AgentJsonContext.Readable.UpdateResponse);
+        }
+        catch (UpdateRefusedException e)
+        {
+            await HttpErrors.WriteAsync(context, e.Status, $"Rollback refused: {e.Message} The current model keeps serving.");
+        }
     }
 
     private static async Task UpdateAsync(HttpContext context, ModelUpdater updater)

@@ -47,6 +47,7 @@ internal sealed class AgentMetrics : IDisposable
         Meter.CreateObservableGauge("dsedge_active_sequences", readings.ActiveSequences, description: "Sequences in the running batch.");
         Meter.CreateObservableCounter("dsedge_prefix_tokens_reused_total", readings.PrefixTokensReused,
             description: "Prompt tokens copied from computed prefixes instead of prefilled (Scheduler:PrefixCacheMiB); restarts at 0 with each model loaded.");
+        Meter.CreateObservableGauge("dsedge_resident_memory_bytes", () => Environment.WorkingSet, description: "The daemon's resident memory (RSS).");
         Meter.CreateObservableGauge("dsedge_engine_healthy", () => readings.Healthy() ? 1 : 0, description: "1 while the engine can serve; 0 when it stopped or stalled (see /readyz).");
         Meter.CreateObservableGauge("dsedge_ota_probation", () => readings.OnProbation() ? 1 : 0, description: "1 while an updated model is on probation.");
         Meter.CreateObservableCounter("dsedge_audit_dropped_lines_total", readings.AuditLinesDropped, description: "Audit lines not written: over Audit:MaxKilobytesPerDay or Audit:MaxMegabytes, or refused by a full disk.");

@@ -180,6 +180,49 @@ internal sealed partial class ModelUpdater(UpdateSettings settings, ModelStore s
         }
     }
 
+    /// <summary>
+    /// An operator's rollback: the previous installed version (the store's <c>previous</c>, else the
+    /// model the daemon started on) is loaded, smoke-tested and swapped in, <c>current</c> points back
+    /// at it and the version rolled back from is removed. Refused (409) when nothing is installed or
+    /// the previous version cannot serve; the model in service then stays.
+    /// </summary>
+    public async Task<UpdateStatus> RollBackToPreviousAsync(string who)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            string from = slot.Current.Version;
+            if (store.Current is null)
+                throw Refuse(who, StatusCodes.Status409Conflict, "No update is installed: the model the daemon started on is serving, and there is nothing before it.");
+            // As after a failed probation: the previous installed version, else the model the daemon started on.
+            string previousDirectory = store.Previous ?? (startedOn == store.Current ? AgentDefaults.ModelDirectory : startedOn);
+            ServingModel previous;
+            try
+            {
+                previous = await Task.Run(() => loader.Load(previousDirectory));
+            }
+            catch (ModelLoadException e)
+            {
+                throw Refuse(who, StatusCodes.Status409Conflict, $"The previous version does not load: {e.Message}");
+            }
+            if (await Task.Run(() => ModelLoader.SmokeTest(previous.Engine)) is { } problem)
+            {
+                previous.Dispose();
+                throw Refuse(who, StatusCodes.Status409Conflict, $"The previous version failed its smoke test: {problem}");
+            }
+            journal.EndProbation();
+            slot.Swap(previous);
+            store.RollBack();
+            var status = Record(who, new UpdateStatus("rolled-back", previous.Version, from, $"requested by {who}", DateTimeOffset.UtcNow));
+            RolledBack(logger, from, previous.Version, $"requested by {who}");
+            return status;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>A refusal decided before the updater ran (malformed command, body too large): audited and recorded like the rest.</summary>
     public void RecordRefusal(string who, string reason) => Refuse(who, StatusCodes.Status400BadRequest, reason);
 

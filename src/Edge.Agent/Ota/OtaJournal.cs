@@ -13,7 +13,8 @@ internal sealed record UpdateStatus(string State, string? Version, string? Previ
 /// </summary>
 internal sealed record Probation(string Version, string? PreviousVersion, DateTimeOffset Since, int UncleanStarts, bool Running);
 
-internal sealed record OtaJournalContent(UpdateStatus? Last, Probation? Probation, IReadOnlyList<string>? Rejected);
+/// <param name="History">The latest outcomes, oldest first (at most <see cref="OtaJournal.HistoryLength"/>): what the device page shows.</param>
+internal sealed record OtaJournalContent(UpdateStatus? Last, Probation? Probation, IReadOnlyList<string>? Rejected, IReadOnlyList<UpdateStatus>? History = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(OtaJournalContent))]
@@ -27,6 +28,7 @@ internal sealed partial class OtaJournalJsonContext : JsonSerializerContext;
 internal sealed class OtaJournal
 {
     public const string FileName = "ota.json";
+    public const int HistoryLength = 20;
     private readonly Lock _lock = new();
     private readonly string _path;
     private OtaJournalContent _content;
@@ -43,7 +45,12 @@ internal sealed class OtaJournal
 
     public bool IsRejected(string version) => _content.Rejected?.Contains(version, StringComparer.Ordinal) == true;
 
-    public void RecordOutcome(UpdateStatus status) => Change(c => c with { Last = status });
+    /// <summary>The latest outcomes, oldest first.</summary>
+    public IReadOnlyList<UpdateStatus> History => _content.History ?? (_content.Last is { } last ? [last] : []);
+
+    public void RecordOutcome(UpdateStatus status) => Change(c => c with { Last = status, History = Appended(c, status) });
+
+    private static List<UpdateStatus> Appended(OtaJournalContent content, UpdateStatus status) => [.. (content.History ?? []).TakeLast(HistoryLength - 1), status];
 
     public void BeginProbation(string version, string? previousVersion) =>
         Change(c => c with { Probation = new Probation(version, previousVersion, DateTimeOffset.UtcNow, UncleanStarts: 0, Running: true) });
@@ -54,6 +61,7 @@ internal sealed class OtaJournal
     public void Reject(string version, UpdateStatus outcome) => Change(c => c with
     {
         Last = outcome,
+        History = Appended(c, outcome),
         Probation = null,
         Rejected = [.. (c.Rejected ?? []).Where(v => v != version).TakeLast(49), version],
     });

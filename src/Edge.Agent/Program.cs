@@ -16,6 +16,7 @@ root.Subcommands.Add(TokenizeCommands.CreateDetokenize());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(TokenizerBenchCommand.Create());
 root.Subcommands.Add(MqttBenchCommand.Create());
+root.Subcommands.Add(FleetCommand.Create());
 root.Subcommands.Add(VerifyBundleCommand.Create());
 root.Subcommands.Add(KeyCommands.CreateNewKey());
 root.Subcommands.Add(KeyCommands.CreateHashKey());

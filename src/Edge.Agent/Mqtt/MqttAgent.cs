@@ -77,6 +77,7 @@ internal sealed partial class MqttAgent : BackgroundService
         // Requests a crash or a stop interrupted are answered first.
         foreach (var pending in _store.PendingRequests())
             _work.Writer.TryWrite(pending);
+        _ = Task.Run(ResumeUpdatesAsync, CancellationToken.None);
         _outboxPulse.Writer.TryWrite(true);
         var loops = new[] { AnswerRequestsAsync(stoppingToken), PublishOutboxAsync(stoppingToken), ReportStatusAsync(stoppingToken) };
         await StayConnectedAsync(stoppingToken);
@@ -167,7 +168,20 @@ internal sealed partial class MqttAgent : BackgroundService
         if (message.Topic == _topics.Ota)
         {
             byte[] command = System.Buffers.BuffersExtensions.ToArray(message.Payload);
-            _ = Task.Run(() => UpdateAsync(command), CancellationToken.None);
+            // Kept before the broker gets its PUBACK: a crash between receipt and outcome loses nothing.
+            received.AutoAcknowledge = false;
+            long key = -1;
+            try
+            {
+                if (command.Length <= Ota.UpdateCommand.MaxBytes)
+                    key = _store.StoreOtaCommand(command);
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+            {
+                ReceiveFailed(_logger, e); // a full disk: the command still runs, only not durably
+            }
+            await received.AcknowledgeAsync(CancellationToken.None);
+            _ = Task.Run(() => UpdateAsync(command, key), CancellationToken.None);
             return;
         }
         if (message.Topic != _topics.Request)
@@ -240,9 +254,71 @@ internal sealed partial class MqttAgent : BackgroundService
     /// that a crash interrupts is not retried (the model store recovers at start); the sender sees
     /// no status and may resend.
     /// </summary>
-    private async Task UpdateAsync(byte[] command)
+    private async Task UpdateAsync(byte[] command, long key)
+    {
+        try
+        {
+            await RunUpdateAsync(command);
+        }
+        finally
+        {
+            if (key >= 0)
+                ForgetOtaCommand(key);
+        }
+    }
+
+    private void ForgetOtaCommand(long key)
+    {
+        try
+        {
+            _store.OtaCommandDone(key);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            ReceiveFailed(_logger, e);
+        }
+    }
+
+    /// <summary>
+    /// At start, the update commands a crash or stop interrupted: one whose outcome the journal
+    /// recorded after it arrived has finished (its outcome is published again with its id); any
+    /// other runs again.
+    /// </summary>
+    private async Task ResumeUpdatesAsync()
+    {
+        foreach (var (key, payload, received) in _store.PendingOtaCommands())
+        {
+            if (_updater?.Journal.Last is { } last && last.At >= received)
+            {
+                _commandId.Value = TryReadId(payload);
+                PublishOutcome(new MqttOtaStatus(last.State, last.Version, last.PreviousVersion, last.Reason));
+                _commandId.Value = null;
+                ForgetOtaCommand(key);
+                continue;
+            }
+            await UpdateAsync(payload, key);
+        }
+    }
+
+    private static string? TryReadId(byte[] payload)
+    {
+        try
+        {
+            return Ota.UpdateCommand.Read(payload).Id;
+        }
+        catch (RefusalException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The id of the update command whose outcomes this flow publishes (outcomes are raised synchronously inside it).</summary>
+    private readonly AsyncLocal<string?> _commandId = new();
+
+    private async Task RunUpdateAsync(byte[] command)
     {
         const string who = "mqtt";
+        _commandId.Value = TryReadId(command);
         if (_updater is null)
         {
             PublishOutcome(new MqttOtaStatus("refused", null, _slot.Current.Version, "Updates are not available."));
@@ -309,6 +385,7 @@ internal sealed partial class MqttAgent : BackgroundService
     private void PublishOutcome(MqttOtaStatus outcome)
     {
         OtaOutcome(_logger, outcome.Status, outcome.Version ?? outcome.PreviousVersion, outcome.Reason);
+        outcome = outcome with { Command = _commandId.Value };
         _store.Answer(null, new MqttOutgoing(_topics.OtaStatus, JsonSerializer.SerializeToUtf8Bytes(outcome, MqttJsonContext.Readable.MqttOtaStatus), null));
         _outboxPulse.Writer.TryWrite(true);
     }
@@ -487,7 +564,7 @@ internal sealed partial class MqttAgent : BackgroundService
         var engine = _slot.Current.Engine;
         var manifest = engine.Package.Manifest;
         var body = new DeviceStatus(status, _settings.DeviceId, manifest.Name, manifest.Version, engine.Provider, status == "offline" ? 0 : QueueDepth,
-            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), reason);
+            DateTimeOffset.UtcNow.ToUnixTimeSeconds(), reason) { Groups = _settings.Groups };
         return new MqttApplicationMessageBuilder()
             .WithTopic(_topics.Status)
             .WithPayload(JsonSerializer.SerializeToUtf8Bytes(body, MqttJsonContext.Readable.DeviceStatus))
@@ -498,7 +575,9 @@ internal sealed partial class MqttAgent : BackgroundService
 
     private MqttApplicationMessage Message(MqttOutgoing outgoing, MqttQualityOfServiceLevel qos)
     {
-        var builder = new MqttApplicationMessageBuilder().WithTopic(outgoing.Topic).WithPayload(outgoing.Payload).WithQualityOfServiceLevel(qos);
+        var builder = new MqttApplicationMessageBuilder().WithTopic(outgoing.Topic).WithPayload(outgoing.Payload).WithQualityOfServiceLevel(qos)
+            // The latest update outcome stays on the broker, so a fleet rollout that restarts reads where each device stands.
+            .WithRetainFlag(outgoing.Topic == _topics.OtaStatus);
         if (IsVersion5)
         {
             builder.WithContentType("application/json").WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
@@ -511,7 +590,7 @@ internal sealed partial class MqttAgent : BackgroundService
     private MqttClientOptions ClientOptions()
     {
         var engine = _slot.Current.Engine;
-        var offline = new DeviceStatus("offline", _settings.DeviceId, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Provider, 0, 0, null);
+        var offline = new DeviceStatus("offline", _settings.DeviceId, engine.Package.Manifest.Name, engine.Package.Manifest.Version, engine.Provider, 0, 0, null) { Groups = _settings.Groups };
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_settings.Host, _settings.Port)
             .WithClientId(_settings.DeviceId)

@@ -14,10 +14,19 @@ internal sealed record MqttStreamDelta(string Id, long Sequence, string Delta);
 
 /// <summary>The retained presence message: "online", "degraded" (with the reason) or, in the Last Will and at a clean stop, "offline".</summary>
 internal sealed record DeviceStatus(string Status, string Device, string Model, string Version, string Provider, int QueueDepth, long Timestamp,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason)
+{
+    /// <summary>The device's fleet groups (Device:Groups).</summary>
+    public IReadOnlyList<string> Groups { get; init; } = [];
+}
 
 /// <summary>The outcome of an update command: "installed" or "refused", with the reason.</summary>
-internal sealed record MqttOtaStatus(string Status, string? Version, string? PreviousVersion, string? Reason);
+internal sealed record MqttOtaStatus(string Status, string? Version, string? PreviousVersion, string? Reason)
+{
+    /// <summary>The id of the update command this outcome answers (the command's "id"), when it answers one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Command { get; init; }
+}
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(MqttErrorAnswer))]

@@ -13,6 +13,9 @@ internal sealed record MqttSettings
     public required int Port { get; init; }
     public required string TopicPrefix { get; init; }
     public required string DeviceId { get; init; }
+
+    /// <summary>Device:Groups (comma-separated): the fleet groups this device belongs to, published in its status for rollouts to select by.</summary>
+    public IReadOnlyList<string> Groups { get; init; } = [];
     public MqttProtocolVersion ProtocolVersion { get; init; } = MqttProtocolVersion.V500;
     public string? Username { get; init; }
     public string? Password { get; init; }
@@ -48,6 +51,7 @@ internal sealed record MqttSettings
             Port = ConfigurationValues.ReadInt(configuration, "Mqtt:Port", tls ? 8883 : 1883, minimum: 1),
             TopicPrefix = TopicLevel(configuration, "Mqtt:TopicPrefix", "deepseek-edge", allowSlash: true),
             DeviceId = TopicLevel(configuration, "Device:Id", Environment.MachineName, allowSlash: false),
+            Groups = (configuration["Device:Groups"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ProtocolVersion = configuration["Mqtt:ProtocolVersion"] switch
             {
                 null or "" or "5" or "5.0" => MqttProtocolVersion.V500,

@@ -64,6 +64,8 @@ internal sealed class MqttStore : IDisposable
                 response_topic TEXT, correlation BLOB);
             CREATE TABLE IF NOT EXISTS outbox (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, correlation BLOB, bytes INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS ota_pending (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, payload BLOB NOT NULL, received INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS answers (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload BLOB NOT NULL, correlation BLOB);
             """);
@@ -102,6 +104,42 @@ internal sealed class MqttStore : IDisposable
             }
             transaction.Commit();
             return receipt;
+        }
+    }
+
+    /// <summary>Keeps an update command until it has run (a crash between receipt and outcome runs it again at start); returns its key.</summary>
+    public long StoreOtaCommand(byte[] payload)
+    {
+        lock (_lock)
+        {
+            using var insert = _connection.Command("INSERT INTO ota_pending (payload, received) VALUES ($payload, $received); SELECT last_insert_rowid();");
+            insert.Parameters.AddWithValue("$payload", payload);
+            insert.Parameters.AddWithValue("$received", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            return (long)insert.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>Update commands received and not finished, oldest first, with when each arrived.</summary>
+    public IReadOnlyList<(long Key, byte[] Payload, DateTimeOffset Received)> PendingOtaCommands()
+    {
+        lock (_lock)
+        {
+            using var select = _connection.Command("SELECT seq, payload, received FROM ota_pending ORDER BY seq;");
+            using var reader = select.ExecuteReader();
+            var commands = new List<(long, byte[], DateTimeOffset)>();
+            while (reader.Read())
+                commands.Add((reader.GetInt64(0), (byte[])reader[1], DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            return commands;
+        }
+    }
+
+    public void OtaCommandDone(long key)
+    {
+        lock (_lock)
+        {
+            using var delete = _connection.Command("DELETE FROM ota_pending WHERE seq = $seq;");
+            delete.Parameters.AddWithValue("$seq", key);
+            delete.ExecuteNonQuery();
         }
     }
 

@@ -3,13 +3,18 @@ using Edge.Agent.Core;
 
 namespace Edge.Agent.Ota;
 
-/// <summary>An update command as JSON, from the HTTP admin route or the MQTT ota topic: <c>{"url": "https://...", "force": false}</c>.</summary>
-internal sealed record UpdateCommand(Uri Url, bool Force)
+/// <summary>
+/// An update command as JSON, from the HTTP admin route or the MQTT ota topic:
+/// <c>{"url": "https://...", "force": false, "id": "..."}</c>; the optional id (1-64 printable
+/// ASCII characters) comes back with the command's outcome on MQTT, so a fleet rollout knows which
+/// command an outcome answers.
+/// </summary>
+internal sealed record UpdateCommand(Uri Url, bool Force, string? Id = null)
 {
     /// <summary>Largest update command accepted, in bytes: a URL and a flag need no more.</summary>
     public const int MaxBytes = 64 * 1024;
 
-    private static readonly HashSet<string> Fields = ["url", "force"];
+    private static readonly HashSet<string> Fields = ["url", "force", "id"];
 
     /// <exception cref="RefusalException">Not a JSON object with an absolute http(s) "url", or with other fields.</exception>
     public static UpdateCommand Read(ReadOnlySpan<byte> json)
@@ -28,7 +33,10 @@ internal sealed record UpdateCommand(Uri Url, bool Force)
             string text = JsonFields.OptionalString(root, "url") ?? throw RefusalException.Invalid("'url' is required.", "url");
             if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
                 throw RefusalException.Invalid($"'url' must be an absolute http or https URL, not '{text}'.", "url");
-            return new UpdateCommand(url, JsonFields.OptionalBool(root, "force") ?? false);
+            string? id = JsonFields.OptionalString(root, "id");
+            if (id is not null && (id.Length is 0 or > 64 || id.Any(c => c is < '!' or > '~')))
+                throw RefusalException.Invalid("'id' must be 1 to 64 printable ASCII characters.", "id");
+            return new UpdateCommand(url, JsonFields.OptionalBool(root, "force") ?? false, id);
         }
         catch (JsonException e)
         {

@@ -260,7 +260,7 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
     public (Core.Tools.ToolSettings Settings, Core.Tools.ToolCallFormat Format)? Tools { get; init; }
 
     /// <summary>A reader of this run's answer for tool calls; null without tools.</summary>
-    public Core.Tools.ToolAnswer? ToolReader() => Tools is { } t ? new Core.Tools.ToolAnswer(t.Settings, t.Format) : null;
+    public Core.Tools.ToolAnswer? ToolAnswer() => Tools is { } t ? new Core.Tools.ToolAnswer(t.Settings, t.Format) : null;
 
     /// <summary>The tokenizer of the model the run holds, to spell out token ids (log probabilities).</summary>
     public Edge.Runtime.Tokenization.ModelTokenizer Tokenizer => lease.Model.Engine.Tokenizer;
@@ -301,7 +301,7 @@ internal sealed class CompletionRun(ModelSlot.Lease lease, string model, string 
         }
         if (last is not { FinishReason: { } reason and not FinishReason.Cancelled, Usage: { } usage })
             throw new OperationCanceledException("The generation was cancelled.");
-        var (content, calls) = ToolReader() is { } tools ? tools.Read(text.ToString()) : (text.ToString(), []);
+        var (content, calls) = ToolAnswer() is { } tools ? tools.Read(text.ToString()) : (text.ToString(), []);
         return new CompletionResult(content, reason, usage, splitter is null || !IncludeReasoning ? null : reasoning.ToString()) { Logprobs = logprobs, ToolCalls = calls };
     }
 

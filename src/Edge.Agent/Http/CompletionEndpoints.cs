@@ -34,7 +34,7 @@ internal static class CompletionEndpoints
         using var run = service.Start(request, context.RequestAborted);
         context.Response.Headers[CacheHeader] = run.CacheStatus;
         var answers = OpenAiAnswers.For(kind, run.Model, splitter: run.Splitter(), includeReasoning: run.IncludeReasoning, tokenizer: run.Tokenizer,
-            echo: request.Echo ? request.Prompt : null, tools: run.ToolReader());
+            echo: request.Echo ? request.Prompt : null, tools: run.ToolAnswer());
         if (!request.Stream)
         {
             var result = await run.CollectAsync(splitter: kind == CompletionKind.Chat ? run.Splitter() : null, cancellation: context.RequestAborted);
@@ -80,7 +80,7 @@ internal static class CompletionEndpoints
                 runs.Add(service.Start(request.ForChoice(i), stop.Token));
             context.Response.Headers[CacheHeader] = string.Join(',', runs.Select(r => r.CacheStatus).Distinct());
             var first = OpenAiAnswers.For(kind, runs[0].Model, includeReasoning: runs[0].IncludeReasoning, tokenizer: runs[0].Tokenizer, echo: request.Echo ? request.Prompt : null);
-            var answers = runs.Select((run, i) => first with { Index = i, Splitter = kind == CompletionKind.Chat ? run.Splitter() : null, Tools = kind == CompletionKind.Chat ? run.ToolReader() : null }).ToList();
+            var answers = runs.Select((run, i) => first with { Index = i, Splitter = kind == CompletionKind.Chat ? run.Splitter() : null, Tools = kind == CompletionKind.Chat ? run.ToolAnswer() : null }).ToList();
             if (!request.Stream)
             {
                 var results = await Task.WhenAll(runs.Select(run => run.CollectAsync(splitter: kind == CompletionKind.Chat ? run.Splitter() : null, cancellation: context.RequestAborted)));

@@ -36,7 +36,7 @@ internal static class OllamaEndpoints
         using var run = service.Start(request, context.RequestAborted);
         context.Response.Headers[CompletionEndpoints.CacheHeader] = run.CacheStatus;
         bool templated = request.Kind == CompletionKind.Chat;
-        var answers = new OllamaAnswers(chat, run.Model, templated ? run.Splitter() : null, run.IncludeReasoning, chat ? run.ToolReader() : null);
+        var answers = new OllamaAnswers(chat, run.Model, templated ? run.Splitter() : null, run.IncludeReasoning, chat ? run.ToolAnswer() : null);
         if (!request.Stream)
         {
             var result = await run.CollectAsync(splitter: templated ? run.Splitter() : null, cancellation: context.RequestAborted);

@@ -77,7 +77,7 @@ internal sealed class ToolAnswer(ToolSettings tools, ToolCallFormat format)
         switch (tools.Mode)
         {
             case ToolChoiceMode.Named:
-                calls = Arguments(answer) is { } arguments ? [new ToolCall(ToolCallFormat.NewId(), tools.Named!, arguments)] : [];
+                calls = ToolCallFormat.Arguments(answer) is { } arguments ? [new ToolCall(ToolCallFormat.NewId(), tools.Named!, arguments)] : [];
                 content = calls.Count > 0 ? "" : answer;
                 break;
             case ToolChoiceMode.Required:
@@ -99,19 +99,6 @@ internal sealed class ToolAnswer(ToolSettings tools, ToolCallFormat format)
                 return length;
         }
         return 0;
-    }
-
-    private static string? Arguments(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.ValueKind == JsonValueKind.Object ? document.RootElement.GetRawText() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static List<ToolCall> Listed(string json)

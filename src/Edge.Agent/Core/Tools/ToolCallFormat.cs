@@ -36,8 +36,8 @@ internal abstract partial class ToolCallFormat
 
     protected static string Describe(IReadOnlyList<ToolFunction> functions, Func<ToolFunction, string> one) => string.Join("\n", functions.Select(one));
 
-    /// <summary>Arguments as compact JSON text, or null when they are not a JSON object.</summary>
-    protected static string? Arguments(string json)
+    /// <summary>Arguments as JSON text, or null when they are not a JSON object.</summary>
+    public static string? Arguments(string json)
     {
         try
         {
@@ -64,19 +64,8 @@ internal abstract partial class ToolCallFormat
             + "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>FUNCTION_NAME\n```json\nARGUMENTS\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>\n"
             + "Where FUNCTION_NAME is the name of the function and ARGUMENTS is a JSON object of its arguments.";
 
-        public override (string Content, List<ToolCall> Calls) Parse(string answer)
-        {
-            int start = answer.IndexOf(Marker, StringComparison.Ordinal);
-            if (start < 0)
-                return (answer, []);
-            var calls = new List<ToolCall>();
-            foreach (Match match in Call().Matches(answer, start))
-            {
-                if (Arguments(match.Groups["arguments"].Value) is { } arguments)
-                    calls.Add(new ToolCall(NewId(), match.Groups["name"].Value.Trim(), arguments));
-            }
-            return calls.Count == 0 ? (answer, calls) : (answer[..start], calls);
-        }
+        public override (string Content, List<ToolCall> Calls) Parse(string answer) => ParseMarked(answer, Call(),
+            match => Arguments(match.Groups["arguments"].Value) is { } arguments ? new ToolCall(NewId(), match.Groups["name"].Value.Trim(), arguments) : null);
 
         [GeneratedRegex(@"<｜tool▁call▁begin｜>\s*(?:function)?\s*<｜tool▁sep｜>(?<name>[^\n<]+)\n```(?:json)?\n(?<arguments>.*?)\n```\s*<｜tool▁call▁end｜>", RegexOptions.Singleline)]
         private static partial Regex Call();
@@ -94,19 +83,7 @@ internal abstract partial class ToolCallFormat
             + "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
             + "<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>";
 
-        public override (string Content, List<ToolCall> Calls) Parse(string answer)
-        {
-            int start = answer.IndexOf(Marker, StringComparison.Ordinal);
-            if (start < 0)
-                return (answer, []);
-            var calls = new List<ToolCall>();
-            foreach (Match match in Call().Matches(answer, start))
-            {
-                if (NamedCall(match.Groups["json"].Value, "arguments") is { } call)
-                    calls.Add(call);
-            }
-            return calls.Count == 0 ? (answer, calls) : (answer[..start], calls);
-        }
+        public override (string Content, List<ToolCall> Calls) Parse(string answer) => ParseMarked(answer, Call(), match => NamedCall(match.Groups["json"].Value, "arguments"));
 
         [GeneratedRegex(@"<tool_call>\s*(?<json>\{.*?\})\s*</tool_call>", RegexOptions.Singleline)]
         private static partial Regex Call();
@@ -135,6 +112,19 @@ internal abstract partial class ToolCallFormat
             }
             return calls.Count == 0 ? (answer, calls) : ("", calls);
         }
+    }
+
+    /// <summary>
+    /// Calls marked in the answer: the content is the text before the marker, the calls those of
+    /// the pattern's matches that parse; none parse, and the whole answer stays content.
+    /// </summary>
+    protected (string Content, List<ToolCall> Calls) ParseMarked(string answer, Regex call, Func<Match, ToolCall?> read)
+    {
+        int start = answer.IndexOf(Marker, StringComparison.Ordinal);
+        if (start < 0)
+            return (answer, []);
+        var calls = call.Matches(answer, start).Select(read).OfType<ToolCall>().ToList();
+        return calls.Count == 0 ? (answer, calls) : (answer[..start], calls);
     }
 
     /// <summary>A {"name": ..., "&lt;arguments&gt;": {...}} object as a call, or null.</summary>

@@ -84,7 +84,7 @@ public sealed class ByteNfa
                 }
                 return (s, e);
             }
-            case Repeat repeat:
+            case Repetition repeat:
                 return BuildRepeat(repeat);
             case Members members:
                 return BuildMembers(members);
@@ -95,7 +95,7 @@ public sealed class ByteNfa
         }
     }
 
-    private (int Start, int End) BuildRepeat(Repeat repeat)
+    private (int Start, int End) BuildRepeat(Repetition repeat)
     {
         if (repeat.Min < 0 || repeat.Max < repeat.Min)
             throw new GrammarException($"A repeat of {repeat.Min} to {repeat.Max} times is not a range.");
@@ -167,7 +167,7 @@ public sealed class ByteNfa
     {
         if (list.Max is not null || list.Min > 1)
         {
-            var rest = new Repeat(Pattern.Concat(list.Separator, list.Item), Math.Max(list.Min - 1, 0), list.Max - 1);
+            var rest = new Repetition(Pattern.Concat(list.Separator, list.Item), Math.Max(list.Min - 1, 0), list.Max - 1);
             var whole = Pattern.Concat(list.Item, rest);
             return Build(list.Min == 0 ? Pattern.Optional(whole) : whole);
         }

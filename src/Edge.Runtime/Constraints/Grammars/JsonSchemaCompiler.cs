@@ -48,7 +48,7 @@ public sealed class JsonSchemaCompiler
 
     private static readonly Pattern Space = Pattern.Optional(Pattern.Either(
         Pattern.Literal(" "),
-        Pattern.Concat(Pattern.Literal("\n"), new Repeat(Pattern.Bytes(ByteSet.Of(" \t"u8)), 0, 16))));
+        Pattern.Concat(Pattern.Literal("\n"), new Repetition(Pattern.Bytes(ByteSet.Of(" \t"u8)), 0, 16))));
 
     private readonly JsonElement _root;
     private readonly List<string> _refs = [];
@@ -256,7 +256,7 @@ public sealed class JsonSchemaCompiler
         }
         var quote = Pattern.Literal("\"");
         if (regex is null)
-            return Pattern.Concat(quote, new Repeat(StringCharacter, min, max), quote);
+            return Pattern.Concat(quote, new Repetition(StringCharacter, min, max), quote);
         if (min > 0 || max is not null)
             throw new GrammarException($"minLength/maxLength beside pattern or format (at {path}) is not supported.");
         var (body, anchoredStart, anchoredEnd) = RegexParser.Parse(regex, inJsonString: true);
@@ -269,7 +269,7 @@ public sealed class JsonSchemaCompiler
     private static readonly Pattern StringCharacter = Pattern.Either(
         Pattern.Character(RegexParser.JsonStringAscii, nonAscii: true),
         Pattern.Concat(Pattern.Literal("\\"), Pattern.Bytes(ByteSet.Of("\"\\/bfnrt"u8))),
-        Pattern.Concat(Pattern.Literal("\\u"), new Repeat(Pattern.Bytes(ByteSet.Of("0123456789abcdefABCDEF"u8)), 4, 4)));
+        Pattern.Concat(Pattern.Literal("\\u"), new Repetition(Pattern.Bytes(ByteSet.Of("0123456789abcdefABCDEF"u8)), 4, 4)));
 
     private Pattern ObjectValue(Dictionary<string, JsonElement> keywords, string path)
     {

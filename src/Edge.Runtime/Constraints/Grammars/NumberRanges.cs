@@ -12,8 +12,8 @@ public static class NumberRanges
 {
     private static readonly Pattern Digit = Pattern.Bytes(ByteSet.Range((byte)'0', (byte)'9'));
     private static readonly Pattern Minus = Pattern.Literal("-");
-    private static readonly Pattern AnyFraction = Pattern.Optional(Pattern.Concat(Pattern.Literal("."), new Repeat(Digit, 1, null)));
-    private static readonly Pattern ZeroFraction = Pattern.Optional(Pattern.Concat(Pattern.Literal("."), new Repeat(Pattern.Literal("0"), 1, null)));
+    private static readonly Pattern AnyFraction = Pattern.Optional(Pattern.Concat(Pattern.Literal("."), new Repetition(Digit, 1, null)));
+    private static readonly Pattern ZeroFraction = Pattern.Optional(Pattern.Concat(Pattern.Literal("."), new Repetition(Pattern.Literal("0"), 1, null)));
     private static readonly Pattern NonZeroFraction = Pattern.Concat(Pattern.Literal("."), Pattern.Any(Digit), Pattern.Bytes(ByteSet.Range((byte)'1', (byte)'9')), Pattern.Any(Digit));
 
     /// <summary>A JSON integer within the bounds (null: none); a fractional bound is rounded inwards.</summary>
@@ -36,7 +36,7 @@ public static class NumberRanges
     {
         if (minimum is null && exclusiveMinimum is null && maximum is null && exclusiveMaximum is null)
         {
-            var exponent = Pattern.Optional(Pattern.Concat(Pattern.Bytes(ByteSet.Of("eE"u8)), Pattern.Optional(Pattern.Bytes(ByteSet.Of("+-"u8))), new Repeat(Digit, 1, null)));
+            var exponent = Pattern.Optional(Pattern.Concat(Pattern.Bytes(ByteSet.Of("eE"u8)), Pattern.Optional(Pattern.Bytes(ByteSet.Of("+-"u8))), new Repetition(Digit, 1, null)));
             return Pattern.Concat(Pattern.Optional(Minus), NonNegative(0, null), AnyFraction, exponent);
         }
         foreach (var bound in new[] { minimum, exclusiveMinimum, maximum, exclusiveMaximum })
@@ -103,7 +103,7 @@ public static class NumberRanges
                 options.Add(SameLength(Text(from, length), Text(to, length)));
         }
         if (high is null) // every number with more digits
-            options.Add(Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)'1', (byte)'9')), new Repeat(Digit, lastLength, null)));
+            options.Add(Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)'1', (byte)'9')), new Repetition(Digit, lastLength, null)));
         return Pattern.Either([.. options]);
     }
 
@@ -129,13 +129,13 @@ public static class NumberRanges
         if (a == b)
             return Pattern.Concat(Pattern.Literal(a.ToString()), SameLength(lowRest, highRest));
         if (lowRest.All(c => c == '0') && highRest.All(c => c == '9'))
-            return Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)a, (byte)b)), new Repeat(Digit, lowRest.Length, lowRest.Length));
+            return Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)a, (byte)b)), new Repetition(Digit, lowRest.Length, lowRest.Length));
         var options = new List<Pattern>
         {
             Pattern.Concat(Pattern.Literal(a.ToString()), SameLength(lowRest, new string('9', lowRest.Length))),
         };
         if (b - a > 1)
-            options.Add(Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)(a + 1), (byte)(b - 1))), new Repeat(Digit, lowRest.Length, lowRest.Length)));
+            options.Add(Pattern.Concat(Pattern.Bytes(ByteSet.Range((byte)(a + 1), (byte)(b - 1))), new Repetition(Digit, lowRest.Length, lowRest.Length)));
         options.Add(Pattern.Concat(Pattern.Literal(b.ToString()), SameLength(new string('0', highRest.Length), highRest)));
         return Pattern.Either([.. options]);
     }

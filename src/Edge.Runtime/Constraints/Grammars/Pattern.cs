@@ -18,8 +18,8 @@ public abstract record Pattern
 
     public static Pattern Concat(params Pattern[] parts) => parts.Length == 1 ? parts[0] : new Sequence(parts);
     public static Pattern Either(params Pattern[] options) => options.Length == 1 ? options[0] : new Alternatives(options);
-    public static Pattern Optional(Pattern body) => new Repeat(body, 0, 1);
-    public static Pattern Any(Pattern body) => new Repeat(body, 0, null);
+    public static Pattern Optional(Pattern body) => new Repetition(body, 0, 1);
+    public static Pattern Any(Pattern body) => new Repetition(body, 0, null);
 
     /// <summary>
     /// One UTF-8 encoded character: an ASCII byte of <paramref name="ascii"/>, or any well-formed
@@ -55,4 +55,4 @@ public sealed record Members(IReadOnlyList<(Pattern Item, bool Required)> Items,
 public sealed record SeparatedList(Pattern Item, Pattern Separator, int Min, int? Max) : Pattern;
 
 /// <summary><paramref name="Body"/> <paramref name="Min"/> to <paramref name="Max"/> times; no upper bound when Max is null.</summary>
-public sealed record Repeat(Pattern Body, int Min, int? Max) : Pattern;
+public sealed record Repetition(Pattern Body, int Min, int? Max) : Pattern;

@@ -100,7 +100,7 @@ public sealed class RegexParser
             if (Eat('+'))
                 throw Error("possessive quantifiers are not supported");
             Eat('?'); // lazy: the same language
-            atom = new Repeat(atom, min, max < 0 ? null : max);
+            atom = new Repetition(atom, min, max < 0 ? null : max);
         }
         return atom;
     }

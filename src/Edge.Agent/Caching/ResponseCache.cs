@@ -53,7 +53,7 @@ internal sealed class ResponseCache : IDisposable
         // Lists of strings length-prefixed, so that no two lists write the same key (["a|b"] against ["a", "b"]).
         static string Strings(IReadOnlyList<string> list) => string.Concat(list.Select(x => $"{x.Length}:{x}"));
         text.Append(Strings(s.StopStrings)).Append('|').Append(string.Join(',', s.StopTokenIds)).Append('|').Append(Strings(s.Choices)).Append('|')
-            .Append(s.Grammar is { } g ? $"{g.Kind}:{Strings([g.Source])}" : "").Append('|')
+            .Append(s.Grammar is { } g ? $"{g.Kind}:{Strings([g.Source, g.Trigger ?? ""])}" : "").Append('|')
             .Append(string.Join(',', s.LogitBias.OrderBy(b => b.Key).Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Key}={b.Value:R}"))));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }

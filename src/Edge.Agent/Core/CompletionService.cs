@@ -44,11 +44,15 @@ internal sealed partial class CompletionService(ModelSlot slot, AdmissionLimits 
             settings = settings with { MaxTokens = limits.MaxTokens > 0 ? limits.MaxTokens : engine.ContextLength, ContextOverflow = ContextOverflow.TruncateCompletion };
         if (limits.MaxTokens > 0 && settings.MaxTokens > limits.MaxTokens)
             throw RefusalException.Invalid($"max_tokens ({settings.MaxTokens}) exceeds this server's limit of {limits.MaxTokens}.", "max_tokens");
-        if (request.Tools is { Active: true } tools && Core.Tools.ToolAnswer.Grammar(tools) is { } toolGrammar)
+        if (request.Tools is { Active: true } tools
+            && Core.Tools.ToolAnswer.Grammar(tools, Core.Tools.ToolCallFormat.For(engine.Tokenizer.Config.ChatTemplate)) is { } toolGrammar)
         {
-            if (settings.Grammar is not null || settings.Choices.Count > 0 || settings.ResponseFormat != ResponseFormat.Text)
+            bool constrained = settings.Grammar is not null || settings.Choices.Count > 0 || settings.ResponseFormat != ResponseFormat.Text;
+            if (constrained && tools.Mode != Core.Tools.ToolChoiceMode.Auto)
                 throw RefusalException.Invalid("tool_choice required or a named function constrains the answer to tool calls; it cannot be combined with response_format or guided decoding.", "tool_choice");
-            settings = settings with { Grammar = toolGrammar };
+            // With auto, an output format the caller asked for wins, and calls are read unconstrained.
+            if (!constrained)
+                settings = settings with { Grammar = toolGrammar };
         }
         int[] prompt = Encode(engine, request, addSpecialTokens: true, addGenerationPrompt: true, cancellation);
         if (limits.MaxPromptTokens > 0 && prompt.Length > limits.MaxPromptTokens)

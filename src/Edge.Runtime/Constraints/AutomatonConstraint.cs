@@ -9,10 +9,10 @@ namespace Edge.Runtime.Constraints;
 /// after it (each token is at least one byte, and one byte of the shortest ending always shortens
 /// it by one), so an answer never ends cut open when it had room for the shortest output.
 /// </summary>
-public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadOnlySet<int> endTokens) : ITokenConstraint
+public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadOnlySet<int> endTokens, TState? start = null) : ITokenConstraint
     where TState : struct, IEquatable<TState>
 {
-    private TState _state = masks.Automaton.Start;
+    private TState _state = start ?? masks.Automaton.Start;
     private bool _ended;
 
     public bool IsComplete => _ended || masks.Automaton.IsFinal(_state);

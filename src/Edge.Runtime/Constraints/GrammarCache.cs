@@ -49,7 +49,12 @@ public sealed class GrammarCache(VocabularyBytes vocabulary)
     {
         if (grammar.Source.Length > OutputGrammar.MaxSourceLength)
             throw new GrammarException($"The grammar is {grammar.Source.Length} characters long; at most {OutputGrammar.MaxSourceLength} are accepted.");
-        var pattern = grammar.Kind == GrammarKind.JsonSchema ? JsonSchemaCompiler.Compile(grammar.Source) : RegexParser.Parse(grammar.Source).Pattern;
+        var pattern = grammar.Kind switch
+        {
+            GrammarKind.JsonSchema => JsonSchemaCompiler.Compile(grammar.Source),
+            GrammarKind.FramedSchemas => JsonSchemaCompiler.CompileFramed(grammar.Source),
+            _ => RegexParser.Parse(grammar.Source).Pattern,
+        };
         return new LazyDfa(ByteNfa.Compile(pattern));
     }
 }

@@ -165,6 +165,7 @@ public sealed class InferenceEngine : IDisposable
     private Constraints.ITokenConstraint? Constraint(GenerationSettings settings) =>
         settings.Choices.Count > 0 ? new Constraints.ChoiceConstraint(VocabularyBytes, settings.Choices, _eosIds)
         : settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.AutomatonConstraint<Constraints.JsonState>(JsonMasks, _eosIds)
+        : settings.Grammar is { Trigger: { } trigger } lazy ? new Constraints.TriggeredConstraint(VocabularyBytes, trigger, GrammarMasks(lazy), _eosIds)
         : settings.Grammar is { } grammar ? new Constraints.AutomatonConstraint<int>(GrammarMasks(grammar), _eosIds)
         : null;
 

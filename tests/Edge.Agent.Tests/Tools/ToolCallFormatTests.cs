@@ -80,7 +80,7 @@ public sealed class ToolCallFormatTests
         (content, calls) = named.Read("""{"valve":"V-7"}""");
         Assert.AreEqual("read_sensor", calls.Single().Name);
         Assert.AreEqual("""{"valve":"V-7"}""", calls[0].Arguments);
-        using var schema = JsonDocument.Parse(ToolAnswer.Grammar(Settings(ToolChoiceMode.Required, parallel: false))!.Source);
+        using var schema = JsonDocument.Parse(ToolAnswer.Grammar(Settings(ToolChoiceMode.Required, parallel: false), ToolCallFormat.DeepSeek)!.Source);
         Assert.AreEqual(1, schema.RootElement.GetProperty("maxItems").GetInt32());
     }
 }

@@ -17,9 +17,14 @@ internal sealed class ToolAnswer(ToolSettings tools, ToolCallFormat format)
     private readonly StringBuilder _all = new();
     private int _streamed;
 
-    /// <summary>The grammar the answer must match: none for auto; for required, a list of calls; for a named function, its arguments.</summary>
-    public static OutputGrammar? Grammar(ToolSettings tools)
+    /// <summary>
+    /// The grammar the answer must match: for auto, the format's lazy grammar (free prose, each call
+    /// it opens constrained); for required, a list of calls; for a named function, its arguments.
+    /// </summary>
+    public static OutputGrammar? Grammar(ToolSettings tools, ToolCallFormat format)
     {
+        if (tools.Mode == ToolChoiceMode.Auto)
+            return format.LazyGrammar(tools.Functions);
         if (tools.Mode == ToolChoiceMode.Named)
             return new OutputGrammar(GrammarKind.JsonSchema, tools.Functions.Single(f => f.Name == tools.Named).ParametersSchema, "tools");
         if (tools.Mode != ToolChoiceMode.Required)

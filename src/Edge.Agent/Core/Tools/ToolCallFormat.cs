@@ -20,6 +20,30 @@ internal abstract partial class ToolCallFormat
     /// <summary>What to tell the model about the tools, for templates that do not render 'tools' themselves.</summary>
     public abstract string Instructions(IReadOnlyList<ToolFunction> functions);
 
+    /// <summary>
+    /// The grammar of one call after the family's call marker (the trigger), for tool_choice auto:
+    /// the model writes prose freely, and once it opens a call, the name must be an offered
+    /// function's and the arguments must match that function's schema. Null where the syntax has no
+    /// marker to wait for (Llama 3.1's bare JSON).
+    /// </summary>
+    public virtual Edge.Runtime.Constraints.OutputGrammar? LazyGrammar(IReadOnlyList<ToolFunction> functions) => null;
+
+    /// <summary>A <see cref="Edge.Runtime.Constraints.GrammarKind.FramedSchemas"/> grammar: each function's arguments between its frame.</summary>
+    protected static Edge.Runtime.Constraints.OutputGrammar Framed(string trigger, IReadOnlyList<ToolFunction> functions, Func<ToolFunction, string> prefix, string suffix)
+    {
+        var items = new System.Text.Json.Nodes.JsonArray();
+        foreach (var function in functions)
+        {
+            items.Add((System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["prefix"] = prefix(function),
+                ["schema"] = System.Text.Json.Nodes.JsonNode.Parse(function.ParametersSchema),
+                ["suffix"] = suffix,
+            });
+        }
+        return new Edge.Runtime.Constraints.OutputGrammar(Edge.Runtime.Constraints.GrammarKind.FramedSchemas, items.ToJsonString(), "tools") { Trigger = trigger };
+    }
+
     /// <summary>The content before the calls, and the calls that parse (arguments as compact JSON).</summary>
     public abstract (string Content, List<ToolCall> Calls) Parse(string answer);
 
@@ -57,6 +81,9 @@ internal abstract partial class ToolCallFormat
         public override string Name => "deepseek";
         public override string Marker => "<｜tool▁calls▁begin｜>";
 
+        public override Edge.Runtime.Constraints.OutputGrammar LazyGrammar(IReadOnlyList<ToolFunction> functions) =>
+            Framed("<｜tool▁sep｜>", functions, f => f.Name + "\n```json\n", "\n```<｜tool▁call▁end｜>");
+
         public override string Instructions(IReadOnlyList<ToolFunction> functions) =>
             "## Tools\nYou have access to the following tools:\n\n"
             + Describe(functions, f => $"### {f.Name}\nDescription: {f.Description}\n\nParameters: {f.ParametersSchema}\n")
@@ -75,6 +102,9 @@ internal abstract partial class ToolCallFormat
     {
         public override string Name => "hermes";
         public override string Marker => "<tool_call>";
+
+        public override Edge.Runtime.Constraints.OutputGrammar LazyGrammar(IReadOnlyList<ToolFunction> functions) =>
+            Framed("<tool_call>", functions, f => $"\n{{\"name\": \"{f.Name}\", \"arguments\": ", "}\n</tool_call>");
 
         public override string Instructions(IReadOnlyList<ToolFunction> functions) =>
             "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"

@@ -74,6 +74,22 @@ public sealed class JsonSchemaCompiler
             return new JsonSchemaCompiler(document.RootElement).Value(document.RootElement, "#");
     }
 
+    /// <summary>One of several schemas' documents, each between its literal prefix and suffix (<see cref="GrammarKind.FramedSchemas"/>).</summary>
+    public static Pattern CompileFramed(string framed)
+    {
+        if (Encoding.UTF8.GetByteCount(framed) > MaxSchemaBytes)
+            throw new GrammarException($"The schemas are larger than {MaxSchemaBytes / 1024} KiB.");
+        using var document = JsonDocument.Parse(framed);
+        var options = new List<Pattern>();
+        foreach (var item in document.RootElement.EnumerateArray())
+        {
+            var schema = item.GetProperty("schema");
+            options.Add(Pattern.Concat(Pattern.Literal(item.GetProperty("prefix").GetString()!), new JsonSchemaCompiler(schema).Value(schema, "#"),
+                Pattern.Literal(item.GetProperty("suffix").GetString()!)));
+        }
+        return options.Count == 0 ? throw new GrammarException("No schema to choose from.") : Pattern.Either([.. options]);
+    }
+
     private Pattern Value(JsonElement schema, string path)
     {
         if (++_nesting > MaxNesting)

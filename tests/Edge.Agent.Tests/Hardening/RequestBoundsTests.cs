@@ -108,7 +108,8 @@ public sealed class RequestBoundsTests
 
     [TestMethod]
     [DataRow("GET", "/v1/nothing", 404)]
-    [DataRow("GET", "/", 404)]
+    [DataRow("POST", "/", 405)] // the device page is GET only
+    [DataRow("GET", "/ui/missing.js", 404)]
     [DataRow("POST", "/v1/completion", 404)]
     [DataRow("GET", "/v1/completions", 405)]
     [DataRow("DELETE", "/v1/models", 405)]

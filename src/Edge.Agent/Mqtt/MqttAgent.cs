@@ -170,6 +170,11 @@ internal sealed partial class MqttAgent : BackgroundService
             byte[] command = System.Buffers.BuffersExtensions.ToArray(message.Payload);
             // Kept before the broker gets its PUBACK: a crash between receipt and outcome loses nothing.
             received.AutoAcknowledge = false;
+            if (IsDuplicate(TryReadId(command)))
+            {
+                await received.AcknowledgeAsync(CancellationToken.None);
+                return;
+            }
             long key = -1;
             try
             {
@@ -256,6 +261,12 @@ internal sealed partial class MqttAgent : BackgroundService
     /// </summary>
     private async Task UpdateAsync(byte[] command, long key)
     {
+        string? id = TryReadId(command);
+        if (id is not null)
+        {
+            lock (_commandsLock)
+                _activeCommands.Add(id);
+        }
         try
         {
             await RunUpdateAsync(command);
@@ -264,6 +275,57 @@ internal sealed partial class MqttAgent : BackgroundService
         {
             if (key >= 0)
                 ForgetOtaCommand(key);
+            if (id is not null)
+            {
+                lock (_commandsLock)
+                    _activeCommands.Remove(id);
+            }
+        }
+    }
+
+    // QoS 1 may deliver a command twice (a broker restart before its PUBACK reached it): a copy of a
+    // command that is running is dropped, and a copy of a finished one gets its outcome again,
+    // instead of running twice or being refused as busy.
+    private const string BusyReason = "Another update command is running.";
+    private readonly Lock _commandsLock = new();
+    private readonly HashSet<string> _activeCommands = [];
+    private readonly Dictionary<string, MqttOtaStatus> _finishedCommands = [];
+    private readonly Queue<string> _finishedOrder = new();
+    private const int RememberedCommands = 64;
+
+    /// <summary>Whether a command with this id is running or finished (then its outcome is published again).</summary>
+    private bool IsDuplicate(string? id)
+    {
+        if (id is null)
+            return false;
+        MqttOtaStatus? finished;
+        lock (_commandsLock)
+        {
+            if (_activeCommands.Contains(id))
+                return true;
+            if (!_finishedCommands.TryGetValue(id, out finished))
+            {
+                _activeCommands.Add(id); // running from now on: a copy right behind it is a duplicate
+                return false;
+            }
+        }
+        _commandId.Value = id;
+        PublishOutcome(finished with { Command = null });
+        _commandId.Value = null;
+        return true;
+    }
+
+    private void RememberOutcome(string id, MqttOtaStatus outcome)
+    {
+        lock (_commandsLock)
+        {
+            if (!_finishedCommands.ContainsKey(id))
+            {
+                _finishedOrder.Enqueue(id);
+                if (_finishedOrder.Count > RememberedCommands)
+                    _finishedCommands.Remove(_finishedOrder.Dequeue());
+            }
+            _finishedCommands[id] = outcome;
         }
     }
 
@@ -347,7 +409,7 @@ internal sealed partial class MqttAgent : BackgroundService
         }
         if (!entered)
         {
-            _updater.RecordRefusal(who, "Another update command is running.");
+            _updater.RecordRefusal(who, BusyReason);
             return;
         }
         string? bundle = null;
@@ -386,6 +448,8 @@ internal sealed partial class MqttAgent : BackgroundService
     {
         OtaOutcome(_logger, outcome.Status, outcome.Version ?? outcome.PreviousVersion, outcome.Reason);
         outcome = outcome with { Command = _commandId.Value };
+        if (outcome.Command is { } id && outcome.Reason != BusyReason)
+            RememberOutcome(id, outcome);
         _store.Answer(null, new MqttOutgoing(_topics.OtaStatus, JsonSerializer.SerializeToUtf8Bytes(outcome, MqttJsonContext.Readable.MqttOtaStatus), null));
         _outboxPulse.Writer.TryWrite(true);
     }

@@ -39,6 +39,33 @@ public sealed class MqttOtaTests
         Directory.Delete(folder, recursive: true);
     }
 
+    /// <summary>
+    /// QoS 1 may deliver a command twice: a copy of a running command (same id) is dropped, not
+    /// refused as busy, and a copy of a finished one gets its outcome again without a second install.
+    /// </summary>
+    [TestMethod]
+    public async Task ACopyOfACommandIsNeitherRunTwiceNorRefused()
+    {
+        string folder = Directory.CreateTempSubdirectory("dsedge-mqtt-ota-copy").FullName;
+        var (signer, publicKey) = TestBundles.SigningKey(folder);
+        using var _ = signer;
+        await using var server = new BundleServer(TestBundles.Make(folder, signer, "0.8.0"), delay: TimeSpan.FromSeconds(1));
+        await using var setup = await MqttSetup.StartAsync(daemonConfiguration: [$"--Ota:TrustedKeys:0={publicKey}", "--Ota:AllowedHosts:0=127.0.0.1"]);
+        string command = $$"""{"url":"{{server.Url}}","id":"rollout-7"}""";
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", command);
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", command);
+        var installed = (await setup.Equipment.WaitForAsync(m => m.Topic == $"{setup.Root}/ota/status" && m.Payload.Contains("installed", StringComparison.Ordinal), TimeSpan.FromSeconds(60))).Json;
+        Assert.AreEqual("rollout-7", installed.GetProperty("command").GetString());
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the command's run ends just after its outcome goes out
+        await setup.Equipment.PublishAsync($"{setup.Root}/ota", command);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var outcomes = setup.Equipment.Received.Where(m => m.Topic == $"{setup.Root}/ota/status").Select(m => m.Json.GetProperty("status").GetString()).ToList();
+        CollectionAssert.DoesNotContain(outcomes, "refused", string.Join(", ", outcomes));
+        Assert.AreEqual(2, outcomes.Count(o => o == "installed"), "the finished command's outcome again, for its copy");
+        Assert.AreEqual(1, server.Ranges.Count, "one download, one install");
+        Directory.Delete(folder, recursive: true);
+    }
+
     [TestMethod]
     public async Task UpdateCommandsRunOneAtATime()
     {

@@ -65,6 +65,12 @@ internal static class FleetCommand
             return 2;
         }
         id ??= $"rollout-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        // The id names the state file and rides in every command (which takes 1-64 printable characters): no path, no spaces.
+        if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || id.StartsWith('.'))
+        {
+            Console.Error.WriteLine($"--id must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.' (got '{id}').");
+            return 2;
+        }
         string stateFile = Path.Combine(states, $"{id}.json");
         await using var fleet = await FleetClient.ConnectAsync(broker, prefix, cancellation);
         await Task.Delay(TimeSpan.FromSeconds(listen), cancellation); // the retained statuses and outcomes arrive

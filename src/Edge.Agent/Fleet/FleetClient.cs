@@ -74,7 +74,7 @@ internal sealed class FleetClient : IAsyncDisposable
         try
         {
             if (levels is [var device, "status"] && JsonSerializer.Deserialize(payload, FleetJsonContext.Default.StatusMessage) is { } status)
-                Devices[device] = new DeviceView(device, status.Status, status.Model, status.Version, status.Groups ?? [], status.Timestamp, DateTimeOffset.UtcNow);
+                Devices[device] = new DeviceView(device, status.Status, status.Model, status.Version, status.Groups ?? [], status.Timestamp);
             else if (levels is [var updated, "ota", "status"] && JsonSerializer.Deserialize(payload, FleetJsonContext.Default.OtaStatusMessage) is { } outcome)
                 Outcomes[updated] = new OtaOutcome(outcome.Status, outcome.Version, outcome.PreviousVersion, outcome.Reason, outcome.Command);
             else

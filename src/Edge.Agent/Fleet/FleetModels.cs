@@ -2,8 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace Edge.Agent.Fleet;
 
-/// <summary>A device as its retained status shows it, and when this tool last heard of it.</summary>
-internal sealed record DeviceView(string Device, string Status, string Model, string Version, IReadOnlyList<string> Groups, long Timestamp, DateTimeOffset LastSeen);
+/// <summary>A device as its retained status shows it.</summary>
+internal sealed record DeviceView(string Device, string Status, string Model, string Version, IReadOnlyList<string> Groups, long Timestamp);
 
 /// <summary>A device's latest update outcome (its retained ota/status).</summary>
 internal sealed record OtaOutcome(string Status, string? Version, string? PreviousVersion, string? Reason, string? Command);

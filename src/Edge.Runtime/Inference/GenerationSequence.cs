@@ -21,6 +21,9 @@ internal sealed class GenerationSequence
     private readonly Constraints.ITokenConstraint? _constraint;
     private const int InitialCapacity = 1024;
     private readonly LogprobRecorder? _logprobs;
+    // logit_bias as arrays, made once: enumerating the settings' dictionary every token would allocate per step.
+    private readonly int[] _biasedTokens;
+    private readonly float[] _biases;
 
     public GenerationSequence(ModelTokenizer tokenizer, IReadOnlySet<int> eosIds, int vocabulary, int[] prompt, GenerationSettings settings, int maxTokens,
         List<int>? completion = null, Diagnostics.RuntimeMetrics? metrics = null, Constraints.ITokenConstraint? constraint = null)
@@ -42,6 +45,8 @@ internal sealed class GenerationSequence
         _sampler = new TokenSampler(new SamplingParameters(settings.Temperature, settings.TopK, settings.TopP, settings.MinP, settings.Seed), _samplable);
         _detokenizer = new IncrementalDetokenizer(tokenizer);
         _stops = new StopStringMatcher(settings.StopStrings);
+        _biasedTokens = [.. settings.LogitBias.Keys];
+        _biases = [.. settings.LogitBias.Values];
         _logprobs = settings.TopLogprobs is { } top ? new LogprobRecorder(top, settings.IsGreedy ? 1f : settings.Temperature) : null;
     }
 
@@ -70,10 +75,10 @@ internal sealed class GenerationSequence
         if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
             throw new InvalidOperationException("No token of the vocabulary continues the output in its required format.");
         _penalties?.Apply(logits);
-        foreach (var (token, bias) in _settings.LogitBias)
+        for (int i = 0; i < _biasedTokens.Length; i++)
         {
-            if ((uint)token < (uint)logits.Length)
-                logits[token] += bias;
+            if ((uint)_biasedTokens[i] < (uint)logits.Length)
+                logits[_biasedTokens[i]] += _biases[i];
         }
         _logprobs?.Observe(logits);
         int next = _sampler.Next(logits);

@@ -19,7 +19,6 @@ public sealed class ByteNfa
 
     public int Start { get; private set; }
     public int Accept { get; private set; }
-    public int StateCount => _edges.Count;
 
     /// <summary>Per state: its byte transitions.</summary>
     public (ByteSet Set, int Target)[][] Edges { get; private set; } = [];

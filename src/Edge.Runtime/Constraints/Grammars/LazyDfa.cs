@@ -36,9 +36,6 @@ public sealed class LazyDfa : IByteAutomaton<int>
 
     public int Start { get; }
 
-    /// <summary>States made so far.</summary>
-    public int StateCount => Volatile.Read(ref _count);
-
     public bool TryStep(int state, byte b, out int next)
     {
         next = Volatile.Read(ref _nodes)[state].Next[b];

@@ -64,8 +64,9 @@ internal static class BenchCommand
         Console.WriteLine(string.Create(c, $"| time to first token | {r.TimeToFirstTokenMs:F1} ms |"));
         Console.WriteLine(string.Create(c, $"| prefill | {r.PrefillTokensPerSecond:F1} tokens/s |"));
         Console.WriteLine(string.Create(c, $"| decode, batch 1 | {r.DecodeTokensPerSecond:F1} tokens/s |"));
-        Console.WriteLine(string.Create(c, $"| decode, batch 1, json_object | {r.JsonObjectDecodeTokensPerSecond:F1} tokens/s (time per token {r.JsonObjectOverheadRatio:F2}x plain; mask table built in {r.JsonMaskTableMs:F0} ms) |"));
-        Console.WriteLine(string.Create(c, $"| decode, batch 1, json_schema | {r.JsonSchemaDecodeTokensPerSecond:F1} tokens/s (time per token {r.JsonSchemaOverheadRatio:F2}x plain; schema compiled in {r.JsonSchemaCompileMs:F1} ms, the first time {r.JsonSchemaFirstCompileMs:F1} ms) |"));
+        var k0 = r.Constrained;
+        Console.WriteLine(string.Create(c, $"| decode, batch 1, json_object | time per token {k0.JsonObjectRatio:F2}x plain, median of {k0.Rounds - 1} rounds ({k0.JsonObjectColdRatio:F2}x in the first, masks cold; {k0.JsonObjectTokens:F0} tokens a document); constraint work {k0.JsonObjectWorkMicroseconds:F1} us a token, {k0.JsonObjectWorkShare:P1} of a plain step; mask table built in {r.JsonMaskTableMs:F0} ms |"));
+        Console.WriteLine(string.Create(c, $"| decode, batch 1, json_schema | time per token {k0.JsonSchemaRatio:F2}x plain, median of {k0.Rounds - 1} rounds ({k0.JsonSchemaColdRatio:F2}x in the first, masks cold; {k0.JsonSchemaTokens:F0} tokens a document); constraint work {k0.JsonSchemaWorkMicroseconds:F1} us a token, {k0.JsonSchemaWorkShare:P1} of a plain step; schema compiled in {r.JsonSchemaCompileMs:F1} ms, the first time {r.JsonSchemaFirstCompileMs:F1} ms |"));
         foreach (var k in r.Concurrency)
             Console.WriteLine(string.Create(c, $"| {k.Streams} concurrent streams | decode {k.AggregateDecodeTokensPerSecond:F1} tokens/s ({k.RatioToBatch1:F2}x batch 1); {k.EndToEndTokensPerSecond:F1} tokens/s with prefills |"));
         Console.WriteLine(string.Create(c, $"| engine decode step | {r.EngineStepMs:F3} ms |"));

@@ -14,6 +14,7 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
 {
     private TState _state = start ?? masks.Automaton.Start;
     private bool _ended;
+    private ulong[]? _fitted; // the mask minus tokens that could not finish in time, near max_tokens
 
     public bool IsComplete => _ended || masks.Automaton.IsFinal(_state);
 
@@ -24,7 +25,7 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
     {
         var automaton = masks.Automaton;
         int distance = automaton.DistanceToEnd(_state);
-        var allowed = tokensLeft <= distance ? masks.Completing(automaton.ShortestEnd(_state)) : masks.Allowed(_state, tokensLeft - 1);
+        var allowed = tokensLeft <= distance ? masks.Completing(automaton.ShortestEnd(_state)) : masks.Allowed(_state, tokensLeft - 1, _fitted ??= new ulong[masks.Words]);
         bool ending = automaton.Accepts(_state);
         Span<float> endLogits = stackalloc float[ending ? endTokens.Count : 0];
         if (ending)
@@ -33,27 +34,7 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
             foreach (int end in endTokens)
                 endLogits[e++] = end < logits.Length ? logits[end] : float.NegativeInfinity;
         }
-        bool any = false;
-        // A word of the mask at a time: all allowed (most of a string) is skipped, none allowed
-        // (most of the structure) is one fill; only mixed words go bit by bit.
-        for (int word = 0; word * 64 < logits.Length; word++)
-        {
-            ulong bits = allowed[word];
-            var block = logits.Slice(word * 64, Math.Min(64, logits.Length - word * 64));
-            if (bits == 0)
-            {
-                block.Fill(float.NegativeInfinity);
-                continue;
-            }
-            any = true;
-            if (bits == ulong.MaxValue)
-                continue;
-            for (int i = 0; i < block.Length; i++)
-            {
-                if ((bits >> i & 1) == 0)
-                    block[i] = float.NegativeInfinity;
-            }
-        }
+        bool any = LogitMask.Apply(logits, allowed);
         if (ending)
         {
             int e = 0;

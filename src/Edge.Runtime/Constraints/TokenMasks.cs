@@ -29,14 +29,17 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
 
     public IByteAutomaton<TState> Automaton { get; }
 
-    private int Words => (_vocabulary.Count + 63) / 64;
+    /// <summary>Words of a mask (a bit per token).</summary>
+    public int Words => (_vocabulary.Count + 63) / 64;
 
     /// <summary>
     /// Bit i of the mask: token i may come next, and the output can still be finished in
     /// <paramref name="budget"/> tokens after it. Far from the limit that is the cached mask as it is;
-    /// near it the few tokens that open much (`,"` opens a key, which needs `":null`) are taken out.
+    /// near it the few tokens that open much (`,"` opens a key, which needs `":null`) are taken out,
+    /// in <paramref name="scratch"/> when given (a sequence's own buffer, so that the last tokens
+    /// before max_tokens do not each allocate a mask).
     /// </summary>
-    public ulong[] Allowed(TState state, int budget = int.MaxValue)
+    public ulong[] Allowed(TState state, int budget = int.MaxValue, ulong[]? scratch = null)
     {
         // Below the state's own distance no token is safe by the cache's measure: check them all
         // (the constraint asks for the shortest ending's tokens there instead, so this is rare).
@@ -45,7 +48,8 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
         var (mask, risky) = MaskAndRisks(state);
         if (risky.Length == 0 || risky[0].Ending <= budget)
             return mask;
-        var fitting = (ulong[])mask.Clone();
+        var fitting = scratch is { Length: var length } && length == mask.Length ? scratch : new ulong[mask.Length];
+        mask.CopyTo(fitting, 0);
         foreach (var (id, ending) in risky)
         {
             if (ending <= budget)

@@ -162,7 +162,7 @@ public sealed class InferenceEngine : IDisposable
             Constraint(settings));
 
     /// <summary>The output format a request asks for, as a token constraint; null for free text.</summary>
-    private Constraints.ITokenConstraint? Constraint(GenerationSettings settings) =>
+    internal Constraints.ITokenConstraint? Constraint(GenerationSettings settings) =>
         settings.Choices.Count > 0 ? new Constraints.ChoiceConstraint(VocabularyBytes, settings.Choices, _eosIds)
         : settings.ResponseFormat == ResponseFormat.JsonObject ? new Constraints.AutomatonConstraint<Constraints.JsonState>(JsonMasks, _eosIds)
         : settings.Grammar is { Trigger: { } trigger } lazy ? new Constraints.TriggeredConstraint(VocabularyBytes, trigger, GrammarMasks(lazy), _eosIds)

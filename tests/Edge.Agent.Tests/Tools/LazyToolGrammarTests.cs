@@ -9,7 +9,8 @@ namespace Edge.Agent.Tests.Tools;
 /// <summary>
 /// tool_choice auto: prose is free, and a call the model opens is constrained from its marker on,
 /// so its name is an offered function's and its arguments validate (Ajv). Checked over the default
-/// model's real vocabulary with random logits in place of the model, for DeepSeek's and Hermes's syntax.
+/// model's real vocabulary with random logits in place of the model, for DeepSeek's, Hermes's and
+/// Llama 3.1's syntax (Llama's call is a bare JSON object: its trigger is the object's opening).
 /// </summary>
 [TestClass]
 public sealed class LazyToolGrammarTests
@@ -27,11 +28,12 @@ public sealed class LazyToolGrammarTests
     }
 
     [TestMethod]
-    [DataRow("deepseek", "I will close it.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>", "<｜tool▁calls▁end｜>")]
-    [DataRow("hermes", "I will close it.\n<tool_call>", "")]
-    public void CallsOpenedFreelyAreConstrainedToAnOfferedFunctionWithValidArguments(string family, string opening, string closing)
+    [DataRow("deepseek", "I will close it.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>", "<｜tool▁calls▁end｜>", "I will close it.")]
+    [DataRow("hermes", "I will close it.\n<tool_call>", "", "I will close it.")]
+    [DataRow("llama", "<|python_tag|>{\"name\"", "", "")]
+    public void CallsOpenedFreelyAreConstrainedToAnOfferedFunctionWithValidArguments(string family, string opening, string closing, string expectedContent)
     {
-        var format = family == "deepseek" ? ToolCallFormat.DeepSeek : ToolCallFormat.Hermes;
+        var format = family switch { "deepseek" => ToolCallFormat.DeepSeek, "hermes" => ToolCallFormat.Hermes, _ => ToolCallFormat.Llama };
         var engine = LiveDaemonEngine.Default;
         var grammar = ToolAnswer.Grammar(Tools(), format)!;
         Assert.IsNotNull(grammar.Trigger);
@@ -67,7 +69,7 @@ public sealed class LazyToolGrammarTests
             Assert.IsTrue(free.All(l => l == 1f));
             string answer = Encoding.UTF8.GetString([.. text]) + closing;
             var (content, calls) = format.Parse(answer);
-            Assert.AreEqual("I will close it.", content.TrimEnd('\n'), answer);
+            Assert.AreEqual(expectedContent, content.TrimEnd('\n'), answer);
             var call = calls.Single();
             answers.Add((call.Name, call.Arguments));
         }

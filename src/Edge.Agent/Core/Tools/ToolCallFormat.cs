@@ -23,10 +23,9 @@ internal abstract partial class ToolCallFormat
     /// <summary>
     /// The grammar of one call after the family's call marker (the trigger), for tool_choice auto:
     /// the model writes prose freely, and once it opens a call, the name must be an offered
-    /// function's and the arguments must match that function's schema. Null where the syntax has no
-    /// marker to wait for (Llama 3.1's bare JSON).
+    /// function's and the arguments must match that function's schema.
     /// </summary>
-    public virtual Edge.Runtime.Constraints.OutputGrammar? LazyGrammar(IReadOnlyList<ToolFunction> functions) => null;
+    public abstract Edge.Runtime.Constraints.OutputGrammar LazyGrammar(IReadOnlyList<ToolFunction> functions);
 
     /// <summary>A <see cref="Edge.Runtime.Constraints.GrammarKind.FramedSchemas"/> grammar: each function's arguments between its frame.</summary>
     protected static Edge.Runtime.Constraints.OutputGrammar Framed(string trigger, IReadOnlyList<ToolFunction> functions, Func<ToolFunction, string> prefix, string suffix)
@@ -124,6 +123,11 @@ internal abstract partial class ToolCallFormat
     {
         public override string Name => "llama";
         public override string Marker => "{\"name\"";
+
+        // The call has no marker of its own: the trigger is the object's opening, as the template's
+        // instructions spell it. Prose that happens to contain {"name" is held to a call from there.
+        public override Edge.Runtime.Constraints.OutputGrammar LazyGrammar(IReadOnlyList<ToolFunction> functions) =>
+            Framed(Marker, functions, f => $": \"{f.Name}\", \"parameters\": ", "}");
 
         public override string Instructions(IReadOnlyList<ToolFunction> functions) =>
             "Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.\n\n"

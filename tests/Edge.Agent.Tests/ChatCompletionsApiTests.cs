@@ -138,6 +138,17 @@ public sealed class ChatCompletionsApiTests
             Assert.AreEqual(tokens[i].LogProbability, streamed[i].LogProbability, 1e-5);
     }
 
+    /// <summary>logprobs: true alone (the OpenAI library's IncludeLogProbabilities without a count): each token's logprob, no top lists.</summary>
+    [TestMethod]
+    public async Task LogprobsWithoutTopLogprobsGiveEachTokensOwn()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 6, IncludeLogProbabilities = true };
+        ChatCompletion whole = await Client().CompleteChatAsync([new UserChatMessage("Report the oven temperature.")], options);
+        var tokens = whole.ContentTokenLogProbabilities;
+        Assert.AreEqual(whole.Usage.OutputTokenCount, tokens.Count);
+        Assert.IsTrue(tokens.All(t => t.LogProbability <= 0 && t.TopLogProbabilities.Count == 0));
+    }
+
     /// <summary>n = 3: three choices decoded together, the first the seeded single answer, streamed events per index adding up to the whole.</summary>
     [TestMethod]
     public async Task NChoicesComeTogetherWholeAndStreamed()

@@ -23,10 +23,7 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
 
     public bool Mask(Span<float> logits, int tokensLeft)
     {
-        var automaton = masks.Automaton;
-        int distance = automaton.DistanceToEnd(_state);
-        var allowed = tokensLeft <= distance ? masks.Completing(automaton.ShortestEnd(_state)) : masks.Allowed(_state, tokensLeft - 1, _fitted ??= new ulong[masks.Words]);
-        bool ending = automaton.Accepts(_state);
+        var allowed = AllowedNow(tokensLeft, out bool ending);
         Span<float> endLogits = stackalloc float[ending ? endTokens.Count : 0];
         if (ending)
         {
@@ -49,6 +46,31 @@ public sealed class AutomatonConstraint<TState>(TokenMasks<TState> masks, IReadO
             }
         }
         return any;
+    }
+
+    public int? GreedyChoice(Span<float> logits, int tokensLeft)
+    {
+        var allowed = AllowedNow(tokensLeft, out bool ending);
+        int best = LogitMask.ArgMaxAllowed(logits, allowed);
+        if (ending)
+        {
+            foreach (int end in endTokens)
+            {
+                if (end < logits.Length && (best < 0 || logits[end] > logits[best] || (logits[end] == logits[best] && end < best)))
+                    best = end;
+            }
+        }
+        return best < 0 ? null : best;
+    }
+
+    /// <summary>The mask for this step (near max_tokens, only tokens that can still finish in time), and whether the end token may come too.</summary>
+    private ulong[] AllowedNow(int tokensLeft, out bool ending)
+    {
+        var automaton = masks.Automaton;
+        ending = automaton.Accepts(_state);
+        return tokensLeft <= automaton.DistanceToEnd(_state)
+            ? masks.Completing(automaton.ShortestEnd(_state))
+            : masks.Allowed(_state, tokensLeft - 1, _fitted ??= new ulong[masks.Words]);
     }
 
     public void Accept(int token)

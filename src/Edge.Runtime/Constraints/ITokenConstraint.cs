@@ -10,6 +10,14 @@ public interface ITokenConstraint
     /// <param name="tokensLeft">Tokens the sequence may still produce, this one included.</param>
     bool Mask(Span<float> logits, int tokensLeft);
 
+    /// <summary>
+    /// Greedy decoding's whole use of the mask: the allowed token with the largest logit (the lowest
+    /// id on a tie), or null when none is allowed. The logits are the step's own and may be written;
+    /// an automaton's constraint reads them without masking, since masking a 129k vocabulary to
+    /// -infinity and then scanning it cost more than the step's sampling itself.
+    /// </summary>
+    int? GreedyChoice(Span<float> logits, int tokensLeft) => Mask(logits, tokensLeft) ? Sampling.Greedy.ArgMax(logits) : null;
+
     /// <summary>Advances past a sampled token, which the mask allowed.</summary>
     void Accept(int token);
 }

@@ -52,4 +52,42 @@ public static class LogitMask
         }
         return any;
     }
+
+    /// <summary>
+    /// The index of the largest logit among the tokens <paramref name="allowed"/> has (the lowest on
+    /// a tie), or -1 when it has none, reading only what it must: when the unmasked maximum is
+    /// allowed (most steps inside a string) that is the answer; otherwise only allowed words are read.
+    /// </summary>
+    public static int ArgMaxAllowed(ReadOnlySpan<float> logits, ReadOnlySpan<ulong> allowed)
+    {
+        int count = 0;
+        int words = (logits.Length + 63) / 64;
+        foreach (ulong bits in allowed[..words])
+            count += System.Numerics.BitOperations.PopCount(bits);
+        if (count == 0)
+            return -1;
+        if (count * 8 > logits.Length)
+        {
+            int top = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+            if ((allowed[top >> 6] >> (top & 63) & 1) != 0)
+                return top;
+        }
+        int best = -1;
+        float bestLogit = float.NegativeInfinity;
+        for (int word = 0; word < words; word++)
+        {
+            ulong bits = allowed[word];
+            while (bits != 0)
+            {
+                int id = word * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                if (id < logits.Length && (best < 0 || logits[id] > bestLogit))
+                {
+                    best = id;
+                    bestLogit = logits[id];
+                }
+            }
+        }
+        return best;
+    }
 }

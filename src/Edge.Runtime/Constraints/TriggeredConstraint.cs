@@ -22,6 +22,9 @@ public sealed class TriggeredConstraint(VocabularyBytes vocabulary, string trigg
 
     public bool Mask(Span<float> logits, int tokensLeft) => _inside?.Mask(logits, tokensLeft) ?? true;
 
+    public int? GreedyChoice(Span<float> logits, int tokensLeft) =>
+        _inside is not null ? _inside.GreedyChoice(logits, tokensLeft) : Sampling.Greedy.ArgMax(logits);
+
     public void Accept(int token)
     {
         if (_inside is not null)

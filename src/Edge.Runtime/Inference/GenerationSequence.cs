@@ -12,6 +12,8 @@ internal sealed class GenerationSequence
     private readonly GenerationSettings _settings;
     private readonly IReadOnlySet<int> _eosIds;
     private readonly PenaltyProcessor? _penalties;
+    // Greedy with no penalties, bias or logprobs: the choice needs the constraint's mask and nothing else.
+    private readonly bool _plainGreedy;
     private readonly TokenSampler _sampler;
     private readonly IncrementalDetokenizer _detokenizer;
     private readonly StopStringMatcher _stops;
@@ -48,10 +50,13 @@ internal sealed class GenerationSequence
         _biasedTokens = [.. settings.LogitBias.Keys];
         _biases = [.. settings.LogitBias.Values];
         _logprobs = settings.TopLogprobs is { } top ? new LogprobRecorder(top, settings.IsGreedy ? 1f : settings.Temperature) : null;
+        _plainGreedy = settings.IsGreedy && _penalties is null && _biasedTokens.Length == 0 && _logprobs is null;
     }
 
     /// <summary>The log probabilities recorded since the last call (null when not asked for): they go out with the text they complete.</summary>
     public IReadOnlyList<TokenLogprob>? TakeLogprobs() => _logprobs?.Take();
+
+    private static InvalidOperationException NothingAllowed() => new("No token of the vocabulary continues the output in its required format.");
 
     public int[] Prompt { get; }
     public int MaxTokens { get; }
@@ -71,17 +76,26 @@ internal sealed class GenerationSequence
     public string Advance(Span<float> logits)
     {
         logits = logits[..Math.Min(logits.Length, _samplable)];
-        // The mask goes first, so that penalties and the sampler only ever see tokens the output format allows.
-        if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
-            throw new InvalidOperationException("No token of the vocabulary continues the output in its required format.");
-        _penalties?.Apply(logits);
-        for (int i = 0; i < _biasedTokens.Length; i++)
+        int next;
+        if (_constraint is not null && _plainGreedy)
         {
-            if ((uint)_biasedTokens[i] < (uint)logits.Length)
-                logits[_biasedTokens[i]] += _biases[i];
+            // Greedy with nothing else to apply: the constraint picks among what it allows, unwritten.
+            next = _constraint.GreedyChoice(logits, MaxTokens - Completion.Count) ?? throw NothingAllowed();
         }
-        _logprobs?.Observe(logits);
-        int next = _sampler.Next(logits);
+        else
+        {
+            // The mask goes first, so that penalties and the sampler only ever see tokens the output format allows.
+            if (_constraint is not null && !_constraint.Mask(logits, MaxTokens - Completion.Count))
+                throw NothingAllowed();
+            _penalties?.Apply(logits);
+            for (int i = 0; i < _biasedTokens.Length; i++)
+            {
+                if ((uint)_biasedTokens[i] < (uint)logits.Length)
+                    logits[_biasedTokens[i]] += _biases[i];
+            }
+            _logprobs?.Observe(logits);
+            next = _sampler.Next(logits);
+        }
         _constraint?.Accept(next);
         if (_constraint is { IsComplete: true } && _eosIds.Contains(next))
         {

@@ -49,6 +49,8 @@ internal sealed class LogprobRecorder(int top, float temperature)
     /// <summary>The <paramref name="count"/> most likely tokens, most likely first (ties by lower id); an insertion pass, as count is at most 20.</summary>
     private TopLogprob[] Largest(int count)
     {
+        if (count == 0)
+            return []; // logprobs without top_logprobs (the list's last is read below only when it has one)
         var ids = new List<int>(count + 1);
         for (int i = 0; i < _length; i++)
         {

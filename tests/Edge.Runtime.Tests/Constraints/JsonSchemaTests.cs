@@ -244,6 +244,30 @@ public sealed class JsonSchemaTests
             Assert.AreEqual(alone[i].Text, batched[i].Text);
     }
 
+    /// <summary>
+    /// Plain greedy decoding picks among the allowed tokens without masking the logits; asking for
+    /// logprobs takes the masking path. Both must choose the same tokens, for a schema, json_object
+    /// and a lazy (triggered) grammar.
+    /// </summary>
+    [TestMethod]
+    public void GreedyChoiceWithoutMaskingEqualsTheMaskedPath()
+    {
+        var engine = DefaultEngine.Instance;
+        int[] prompt = engine.Tokenizer.Encode("Valve order as JSON:");
+        var lazy = new OutputGrammar(GrammarKind.FramedSchemas, "[{\"prefix\":\"valve: \",\"schema\":" + Valve + ",\"suffix\":\".\"}]", "tools") { Trigger = "e" };
+        foreach (var settings in new[]
+        {
+            new GenerationSettings { MaxTokens = 80, Grammar = new OutputGrammar(GrammarKind.JsonSchema, Valve) },
+            new GenerationSettings { MaxTokens = 80, ResponseFormat = ResponseFormat.JsonObject },
+            new GenerationSettings { MaxTokens = 80, Grammar = lazy },
+        })
+        {
+            var unmasked = engine.Generate(prompt, settings);
+            var masked = engine.Generate(prompt, settings with { TopLogprobs = 0 });
+            CollectionAssert.AreEqual(masked.CompletionIds.ToList(), unmasked.CompletionIds.ToList(), unmasked.Text);
+        }
+    }
+
     [TestMethod]
     public void AnUnenforceableSchemaIsARequestErrorNamingTheParameter()
     {

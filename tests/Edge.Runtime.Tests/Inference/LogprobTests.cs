@@ -27,6 +27,23 @@ public sealed class LogprobTests
         }
     }
 
+    /// <summary>logprobs without top_logprobs (OpenAI's usual request): each token's own logprob, an empty top list, the same logprob as with a top list.</summary>
+    [TestMethod]
+    public void LogprobsWithoutATopListCarryEachTokensOwn()
+    {
+        int[] prompt = Engine.Tokenizer.Encode("The press line reports");
+        var bare = Collect(Engine.Stream(prompt, new GenerationSettings { MaxTokens = 6, StopAtEos = false, TopLogprobs = 0 }));
+        var listed = Collect(Engine.Stream(prompt, new GenerationSettings { MaxTokens = 6, StopAtEos = false, TopLogprobs = 1 }));
+        Assert.AreEqual(6, bare.Count);
+        for (int i = 0; i < bare.Count; i++)
+        {
+            Assert.AreEqual(0, bare[i].Top.Count);
+            Assert.AreEqual(listed[i].TokenId, bare[i].TokenId);
+            Assert.AreEqual(listed[i].Logprob, bare[i].Logprob, 1e-6);
+            Assert.IsTrue(bare[i].Logprob <= 0);
+        }
+    }
+
     /// <summary>Sampled hot with a seed: each chosen token's logprob is its entry's in the top list when it is there, and a batch gives the same numbers.</summary>
     [TestMethod]
     public async Task SampledLogprobsAreTheSameAloneAndBatched()

@@ -227,8 +227,9 @@ public static class EngineBenchmark
     }
 
     /// <summary>
-    /// Median microseconds of a constraint's work per token (mask the logits, advance past the
-    /// token), replaying the tokens a greedy run under it chose, its masks warm as the rounds left them.
+    /// Median microseconds of a constraint's work per token (choose among the allowed tokens, or
+    /// mask the logits when sampling; advance past the token), replaying the tokens a run under it
+    /// chose, its masks warm as the rounds left them.
     /// </summary>
     private static double ConstraintWork(InferenceEngine engine, int[] prompt, GenerationSettings settings)
     {
@@ -246,7 +247,10 @@ public static class EngineBenchmark
             {
                 source.CopyTo(logits, 0);
                 long started = Stopwatch.GetTimestamp();
-                constraint.Mask(logits, settings.MaxTokens - i);
+                if (settings.IsGreedy)
+                    constraint.GreedyChoice(logits, settings.MaxTokens - i); // the path greedy decoding takes
+                else
+                    constraint.Mask(logits, settings.MaxTokens - i);
                 constraint.Accept(tokens[i]);
                 times.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             }

@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
-"""Writes a Hugging Face folder shaped exactly like deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
-(its config.json, tensor names and shapes, one BF16 model.safetensors) with random weights,
+"""Writes a Hugging Face folder shaped exactly like deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B or,
+with --size 7b, -7B (its config.json, tensor names and shapes, one BF16 model.safetensors) with random weights,
 for measuring `edge-distill import` and serving at real size where the release cannot be
 downloaded. Standard library only: weights are random bf16 of magnitude 2^-7..2^-6, norms 1.0.
 
-usage: synthetic-qwen2.py <out-folder> <tokenizer-folder> [--layers N]
+usage: synthetic-qwen2.py <out-folder> <tokenizer-folder> [--layers N] [--size 1.5b|7b]
 """
 import json, os, struct, sys
 
 out, tokenizer = sys.argv[1], sys.argv[2]
 layers = int(sys.argv[sys.argv.index("--layers") + 1]) if "--layers" in sys.argv else 28
+size = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "1.5b"
+# hidden, intermediate, attention heads, key/value heads, vocabulary (the releases' config.json)
+shapes = {"1.5b": (1536, 8960, 12, 2, 151936), "7b": (3584, 18944, 28, 4, 152064)}
+if size not in shapes:
+    sys.exit(f"--size must be one of {', '.join(shapes)}")
+h, inner, heads, kv, vocab = shapes[size]
 config = {
     "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643,
-    "hidden_act": "silu", "hidden_size": 1536, "initializer_range": 0.02, "intermediate_size": 8960,
-    "max_position_embeddings": 131072, "max_window_layers": 21, "model_type": "qwen2", "num_attention_heads": 12,
-    "num_hidden_layers": layers, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 10000,
+    "hidden_act": "silu", "hidden_size": h, "initializer_range": 0.02, "intermediate_size": inner,
+    "max_position_embeddings": 131072, "max_window_layers": 21 if size == "1.5b" else 28, "model_type": "qwen2", "num_attention_heads": heads,
+    "num_hidden_layers": layers, "num_key_value_heads": kv, "rms_norm_eps": 1e-06, "rope_theta": 10000,
     "sliding_window": 4096, "tie_word_embeddings": False, "torch_dtype": "bfloat16", "transformers_version": "4.44.0",
-    "use_cache": True, "use_mrope": False, "use_sliding_window": False, "vocab_size": 151936,
+    "use_cache": True, "use_mrope": False, "use_sliding_window": False, "vocab_size": vocab,
 }
-h, inner, heads, kv, vocab = 1536, 8960, 12, 2, 151936
 d = h // heads
 tensors = [("model.embed_tokens.weight", [vocab, h]), ("model.norm.weight", [h]), ("lm_head.weight", [vocab, h])]
 for i in range(layers):

@@ -175,26 +175,37 @@ internal sealed class DecoderGraph
         return G.Initializer(name, data, shape);
     }
 
+    /// <summary>
+    /// A [out, in] weight as the [in, out] initializer MatMul takes, written a block of rows at a
+    /// time: a 7B model's untied LM head is 2.2 GB in float32, and a whole transposed copy next to
+    /// it doubled the import's peak memory (4.2 GB).
+    /// </summary>
     public string TransposedWeight(string name)
     {
         var (shape, data) = this[name];
         int rows = (int)shape[0], columns = (int)shape[1];
-        var transposed = new float[data.Length];
-        Transpose(data, rows, columns, transposed);
-        return G.Initializer(name + "_t", transposed, columns, rows);
+        return G.Initializer(name + "_t", TransposedBlocks(data, rows, columns), columns, rows);
+    }
+
+    /// <summary>The transpose of a [rows, columns] matrix, as consecutive blocks of its rows (about 16 MB each).</summary>
+    private static IEnumerable<float[]> TransposedBlocks(float[] source, int rows, int columns)
+    {
+        int perBlock = Math.Max(1, (4 << 20) / Math.Max(rows, 1));
+        for (int first = 0; first < columns; first += perBlock)
+        {
+            int count = Math.Min(perBlock, columns - first);
+            var block = new float[count * rows];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < count; c++)
+                    block[c * rows + r] = source[r * columns + first + c];
+            }
+            yield return block;
+        }
     }
 
     /// <summary>A float tensor of <paramref name="like"/>'s shape holding <paramref name="value"/> everywhere.</summary>
     public string Filled(string like, float value) => G.Op("ConstantOfShape", [G.Op("Shape", [like])], ("value", FloatTensor(value)));
-
-    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            for (int col = 0; col < columns; col++)
-                destination[col * rows + r] = source[r * columns + col];
-        }
-    }
 
     public ModelProto Build(string docString) => G.Build(docString);
 

@@ -43,7 +43,7 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>
-    /// A float initializer made of consecutive parts of equal length (stacked experts): streamed part by
+    /// A float initializer made of consecutive parts (stacked experts, blocks of a transpose): streamed part by
     /// part into the side file when there is one, so the stack is never whole in memory.
     /// </summary>
     public string Initializer(string name, IEnumerable<float[]> parts, params long[] dims)

@@ -187,14 +187,19 @@ internal sealed class DecoderGraph
         return G.Initializer(name + "_t", TransposedBlocks(data, rows, columns), columns, rows);
     }
 
-    /// <summary>The transpose of a [rows, columns] matrix, as consecutive blocks of its rows (about 16 MB each).</summary>
+    /// <summary>
+    /// The transpose of a [rows, columns] matrix, as consecutive blocks of its rows (about 16 MB
+    /// each). One buffer is reused for every full block, as each is written before the next is
+    /// asked for: a new 16 MB array per block left gigabytes of garbage for the GC to get round to.
+    /// </summary>
     private static IEnumerable<float[]> TransposedBlocks(float[] source, int rows, int columns)
     {
         int perBlock = Math.Max(1, (4 << 20) / Math.Max(rows, 1));
+        var full = new float[Math.Min(perBlock, columns) * rows];
         for (int first = 0; first < columns; first += perBlock)
         {
             int count = Math.Min(perBlock, columns - first);
-            var block = new float[count * rows];
+            var block = count * rows == full.Length ? full : new float[count * rows];
             for (int r = 0; r < rows; r++)
             {
                 for (int c = 0; c < count; c++)

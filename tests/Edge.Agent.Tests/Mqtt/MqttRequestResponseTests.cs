@@ -62,6 +62,16 @@ public sealed class MqttRequestResponseTests
         Assert.AreEqual("stop_line", call.GetProperty("name").GetString());
         var arguments = Edge.TestSupport.SchemaValidator.Validate(schema, [call.GetProperty("arguments").GetString()!])[0];
         Assert.IsTrue(arguments.Valid, $"{arguments.Document}: {arguments.Errors}");
+
+        // And logprobs: one entry per output token, each with its top list.
+        await setup.RequestAsync("""{"id":"chat-logprobs","messages":[{"role":"user","content":"Status of line 3?"}],"max_tokens":5,"ignore_eos":true,"logprobs":true,"top_logprobs":2}""");
+        var logprobs = (await setup.AnswerAsync("chat-logprobs")).Json.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content");
+        Assert.AreEqual(5, logprobs.GetArrayLength());
+        foreach (var token in logprobs.EnumerateArray())
+        {
+            Assert.IsTrue(token.GetProperty("logprob").GetDouble() <= 0);
+            Assert.AreEqual(2, token.GetProperty("top_logprobs").GetArrayLength());
+        }
     }
 
     [TestMethod]

@@ -44,7 +44,9 @@ internal static class DeepSeekGgufExporter
         gguf.Add($"{a}.expert_weights_scale", GgufValue.Of(c.ScalesExpertWeights ? c.RoutedScalingFactor : 1f));
         gguf.Add($"{a}.expert_weights_norm", GgufValue.Of(c.NormTopkProb));
         gguf.Add($"{a}.expert_gating_func", GgufValue.Of(c.ScoringFunc == "sigmoid" ? 2u : 1u));
-        if (c.NGroup > 1 && c.TopkMethod != "greedy")
+        // Keeping every group limits nothing, and llama.cpp refuses such a file outright
+        // (GGML_ASSERT n_group_used < n_expert_groups): the group keys are written only when they limit.
+        if (c.NGroup > 1 && c.TopkGroup < c.NGroup && c.TopkMethod != "greedy")
         {
             gguf.Add($"{a}.expert_group_count", GgufValue.Of((uint)c.NGroup));
             gguf.Add($"{a}.expert_group_used_count", GgufValue.Of((uint)c.TopkGroup));

@@ -23,17 +23,22 @@ public sealed class ImportAgreementTests
     [DataRow("llama", "F16", 2)]
     [DataRow("deepseek_v3", "F8_E4M3", 3)]
     [DataRow("deepseek_v2", "BF16", 1)]
-    public void ImportedModelAgreesWithLlamaCpp(string modelType, string dtype, int shards)
+    [DataRow("deepseek_v2_all_groups", "BF16", 1)]
+    public void ImportedModelAgreesWithLlamaCpp(string variant, string dtype, int shards)
     {
-        string config = modelType switch
+        string config = variant switch
         {
             "qwen2" => SyntheticCheckpoint.Qwen2Config,
             "llama" => SyntheticCheckpoint.LlamaConfig,
             "deepseek_v3" => SyntheticCheckpoint.DeepSeekV3Config,
-            _ => SyntheticCheckpoint.DeepSeekV2LiteConfig,
+            "deepseek_v2" => SyntheticCheckpoint.DeepSeekV2LiteConfig,
+            // V2 (not Lite) with every group kept: q LoRA, softmax, scaling 16 and the group code
+            // path, where llama.cpp's group rule and DeepSeek's cannot differ (see below).
+            _ => SyntheticCheckpoint.DeepSeekV2Config.Replace("\"topk_group\": 2", "\"topk_group\": 4"),
         };
-        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, modelType), config, dtype, shards, seed: 5);
-        string package = Path.Combine(s_work, modelType + "-package"), gguf = Path.Combine(s_work, modelType + ".gguf");
+        string modelType = variant.StartsWith("deepseek_v2", StringComparison.Ordinal) ? "deepseek_v2" : variant;
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, variant), config, dtype, shards, seed: 5);
+        string package = Path.Combine(s_work, variant + "-package"), gguf = Path.Combine(s_work, variant + ".gguf");
         Assert.AreEqual(0, DistillCli.Run("import", "--from", folder, "--out", package, "--context", "1024"));
         Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf"));
 
@@ -43,9 +48,31 @@ public sealed class ImportAgreementTests
         StringAssert.Contains(manifest.Source.Dtype, dtype);
 
         var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 9, vocabulary: 120000));
-        Console.WriteLine($"{modelType} ({dtype}): top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Console.WriteLine($"{variant} ({dtype}): top-1 agreement {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
         Assert.IsGreaterThanOrEqualTo(0.99, agreement.TopOneAgreement);
         Assert.IsLessThanOrEqualTo(1e-3, agreement.MaxLogProbDifference);
+    }
+
+    /// <summary>
+    /// DeepSeek-V2's group_limited_greedy scores each expert group by its best expert
+    /// (modeling_deepseek.py's MoEGate: <c>scores.view(n, n_group, -1).max(dim=-1)</c>), where V3's
+    /// noaux_tc sums the top two. llama.cpp (node-llama-cpp v0.5.0's build, llama-graph.cpp
+    /// build_moe_ffn) applies the top-two sum to every model with expert groups, V2 included, so
+    /// with fewer groups kept than there are, llama.cpp routes V2 differently from DeepSeek's code.
+    /// We follow DeepSeek's: the two engines must then disagree. Agreeing would mean the import
+    /// scored V2's groups by V3's rule.
+    /// </summary>
+    [TestMethod]
+    public void GroupLimitedGreedyFollowsDeepSeekWhereLlamaCppDoesNot()
+    {
+        string folder = SyntheticCheckpoint.Write(Path.Combine(s_work, "v2-groups"), SyntheticCheckpoint.DeepSeekV2Config, "BF16", shards: 1, seed: 5);
+        string package = Path.Combine(s_work, "v2-groups-package"), gguf = Path.Combine(s_work, "v2-groups.gguf");
+        Assert.AreEqual(0, DistillCli.Run("import", "--from", folder, "--out", package, "--context", "1024"));
+        Assert.AreEqual(0, DistillCli.Run("export", "--checkpoint", folder, "--out", gguf, "--format", "gguf"));
+
+        var agreement = LlamaCppAgreementTests.Compare(package, gguf, LlamaCppAgreementTests.Tokens(seed: 9, vocabulary: 120000));
+        Console.WriteLine($"deepseek_v2 group_limited_greedy (2 of 4 groups): top-1 agreement with llama.cpp {agreement.TopOneAgreement:P2}, max |log-prob difference| {agreement.MaxLogProbDifference:E2}");
+        Assert.IsLessThan(0.95, agreement.TopOneAgreement, "llama.cpp scores V2's groups by the top-two sum; agreeing with it means V3's rule was used");
     }
 
     /// <summary>

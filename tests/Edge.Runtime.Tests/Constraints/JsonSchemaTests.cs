@@ -253,8 +253,8 @@ public sealed class JsonSchemaTests
     public void GreedyChoiceWithoutMaskingEqualsTheMaskedPath()
     {
         var engine = DefaultEngine.Instance;
-        int[] prompt = engine.Tokenizer.Encode("Valve order as JSON:");
-        var lazy = new OutputGrammar(GrammarKind.FramedSchemas, "[{\"prefix\":\"valve: \",\"schema\":" + Valve + ",\"suffix\":\".\"}]", "tools") { Trigger = "e" };
+        int[] prompt = engine.Tokenizer.Encode("The machine status is");
+        var lazy = new OutputGrammar(GrammarKind.FramedSchemas, "[{\"prefix\":\"valve: \",\"schema\":" + Valve + ",\"suffix\":\".\"}]", "tools") { Trigger = "the" };
         foreach (var settings in new[]
         {
             new GenerationSettings { MaxTokens = 80, Grammar = new OutputGrammar(GrammarKind.JsonSchema, Valve) },
@@ -264,6 +264,8 @@ public sealed class JsonSchemaTests
         {
             var unmasked = engine.Generate(prompt, settings);
             var masked = engine.Generate(prompt, settings with { TopLogprobs = 0 });
+            if (settings.Grammar?.Trigger is not null)
+                StringAssert.Contains(unmasked.Text, "thevalve: {", "the trigger fired, so the grammar's choice was compared too");
             CollectionAssert.AreEqual(masked.CompletionIds.ToList(), unmasked.CompletionIds.ToList(), unmasked.Text);
         }
     }
